@@ -1,0 +1,153 @@
+/**
+ * Numbered, append-only schema migrations for `v1/index.db`.
+ * Never edit a migration that has shipped; add the next number instead.
+ * Applied in one transaction each by openIndex(); `PRAGMA user_version` records the last applied.
+ *
+ * Invariants the rest of the code relies on:
+ *  - a `models` row with state 'ready' has every one of its `files` rows present and hard-linked
+ *    (or copied) from the blob named in `files.blob`, under `<v1>/snapshots/<models.dir>/`;
+ *  - `blobs.refcount` = number of `files` rows naming that blob (maintained in the same transaction);
+ *  - a blob row with refcount 0 is garbage: recovery and optimize delete the file and the row;
+ *  - `admissions` rows exist only while an admission is in flight; one left at start-up means a crash,
+ *    and recovery removes what it may have left (its snapshot dir, unreferenced blobs).
+ *  - times are integer milliseconds since the Unix epoch (UTC).
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: initial schema
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+
+  -- A reference as a caller wrote it, resolved to a commit once (so hits need no network).
+  -- ref = canonical '<repo>@<revision>[:<subfolder>]'.
+  CREATE TABLE refs (
+    ref         TEXT PRIMARY KEY,
+    repo        TEXT NOT NULL,
+    revision    TEXT NOT NULL,
+    subfolder   TEXT,
+    commit_sha  TEXT NOT NULL,
+    origin      TEXT NOT NULL,
+    resolved_at INTEGER NOT NULL
+  );
+
+  -- One cached snapshot: a repo (or a subfolder of it) at one commit. The unit of LRU eviction.
+  -- key = '<repo>[:<subfolder>]@<commit>'; dir is relative to <v1>/snapshots.
+  CREATE TABLE models (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL UNIQUE,
+    repo        TEXT NOT NULL,
+    subfolder   TEXT,
+    commit_sha  TEXT NOT NULL,
+    dir         TEXT NOT NULL UNIQUE,
+    origin      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    file_count  INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    last_access INTEGER NOT NULL,
+    hits        INTEGER NOT NULL DEFAULT 0,
+    pinned      INTEGER NOT NULL DEFAULT 0,
+    state       TEXT NOT NULL CHECK (state IN ('ready', 'damaged')),
+    fetch_ms    INTEGER
+  );
+  CREATE INDEX models_lru ON models (last_access);
+
+  CREATE TABLE blobs (
+    digest     TEXT PRIMARY KEY,          -- sha256, 64 lowercase hex
+    size       INTEGER NOT NULL,
+    refcount   INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX blobs_garbage ON blobs (refcount) WHERE refcount = 0;
+
+  CREATE TABLE files (
+    model_id  INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+    path      TEXT NOT NULL,              -- relative to the snapshot dir, '/' separated
+    blob      TEXT NOT NULL REFERENCES blobs (digest),
+    size      INTEGER NOT NULL,
+    git_sha1  TEXT,                       -- git blob id when the origin gave one
+    ino       INTEGER,                    -- fingerprint for verify --quick
+    mtime_ms  INTEGER,
+    PRIMARY KEY (model_id, path)
+  ) WITHOUT ROWID;
+  CREATE INDEX files_blob ON files (blob);
+
+  CREATE TABLE admissions (
+    id         INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL,
+    dir        TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+  );
+
+  -- One row per get request. outcome: hit (no byte from an origin), miss (>= 1 file from an origin),
+  -- error (no path returned).
+  CREATE TABLE events (
+    id               INTEGER PRIMARY KEY,
+    ts               INTEGER NOT NULL,
+    model            TEXT NOT NULL,        -- the snapshot key when known, else the requested reference
+    outcome          TEXT NOT NULL CHECK (outcome IN ('hit', 'miss', 'error')),
+    bytes_served     INTEGER NOT NULL DEFAULT 0,
+    bytes_downloaded INTEGER NOT NULL DEFAULT 0,
+    duration_ms      REAL NOT NULL,
+    client           TEXT,
+    run_id           TEXT,
+    error_code       TEXT,
+    saved_ms         REAL NOT NULL DEFAULT 0  -- for hits: the last measured fetch time of the model
+  );
+  CREATE INDEX events_ts ON events (ts);
+  CREATE INDEX events_run ON events (run_id) WHERE run_id IS NOT NULL;
+
+  -- Events older than the retention, rolled up by optimize so reports stay right.
+  CREATE TABLE daily_totals (
+    day              TEXT NOT NULL,        -- 'YYYY-MM-DD' (UTC)
+    model            TEXT NOT NULL,
+    client           TEXT NOT NULL DEFAULT '',
+    run_id           TEXT NOT NULL DEFAULT '',
+    hits             INTEGER NOT NULL DEFAULT 0,
+    misses           INTEGER NOT NULL DEFAULT 0,
+    errors           INTEGER NOT NULL DEFAULT 0,
+    bytes_served     INTEGER NOT NULL DEFAULT 0,
+    bytes_downloaded INTEGER NOT NULL DEFAULT 0,
+    hit_ms_total     REAL NOT NULL DEFAULT 0,
+    miss_ms_total    REAL NOT NULL DEFAULT 0,
+    saved_ms         REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, model, client, run_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE runs (
+    id         TEXT PRIMARY KEY,
+    label      TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at   INTEGER
+  );
+
+  CREATE TABLE stats_resets (
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL
+  );
+
+  CREATE TABLE evictions (
+    id     INTEGER PRIMARY KEY,
+    ts     INTEGER NOT NULL,
+    model  TEXT NOT NULL,
+    bytes  INTEGER NOT NULL,
+    reason TEXT NOT NULL                   -- 'lru' | 'evict' | 'clean' | 'replaced' | ...
+  );
+
+  CREATE TABLE verifies (
+    id            INTEGER PRIMARY KEY,
+    ts            INTEGER NOT NULL,
+    mode          TEXT NOT NULL,           -- 'full' | 'quick'
+    models        INTEGER NOT NULL,
+    files         INTEGER NOT NULL,
+    bytes_hashed  INTEGER NOT NULL,
+    corrupted     INTEGER NOT NULL,
+    missing       INTEGER NOT NULL,
+    orphans       INTEGER NOT NULL,
+    repaired      INTEGER NOT NULL DEFAULT 0,
+    duration_ms   REAL NOT NULL,
+    ok            INTEGER NOT NULL
+  );
+  `,
+];
