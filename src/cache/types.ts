@@ -1,0 +1,142 @@
+import type Database from 'better-sqlite3';
+import type { BlobSink } from '../store/types.js';
+
+/** Absolute paths of the on-disk layout (DESIGN §3). */
+export interface Layout {
+  cacheDir: string;
+  v1: string;
+  blobs: string;
+  snapshots: string;
+  tmp: string;
+  quarantine: string;
+  db: string;
+}
+
+export type ModelState = 'ready' | 'damaged';
+
+/** One cached snapshot (repo or subfolder at one commit): the unit of LRU eviction. */
+export interface ModelRecord {
+  id: number;
+  /** '<repo>[:<subfolder>]@<commit>' */
+  key: string;
+  repo: string;
+  subfolder: string | null;
+  commit: string;
+  /** Absolute snapshot directory: the path clients get. */
+  path: string;
+  origin: string;
+  size: number;
+  fileCount: number;
+  createdAt: number;
+  lastAccess: number;
+  hits: number;
+  pinned: boolean;
+  state: ModelState;
+  /** Wall time of the last fetch from an origin, ms (for "time saved"). */
+  fetchMs: number | null;
+}
+
+/** A revision resolved to a commit once and remembered. */
+export interface RefRecord {
+  /** canonical '<repo>@<revision>[:<subfolder>]' */
+  ref: string;
+  repo: string;
+  revision: string;
+  subfolder: string | null;
+  commit: string;
+  origin: string;
+  resolvedAt: number;
+}
+
+export interface SnapshotFile {
+  /** relative, '/'-separated, already validated as safe */
+  path: string;
+  /** sha256 of a blob already committed to the store */
+  blob: string;
+  size: number;
+  gitSha1?: string;
+}
+
+export interface AdmitRequest {
+  repo: string;
+  subfolder: string | null;
+  commit: string;
+  origin: string;
+  fetchMs: number | null;
+  files: SnapshotFile[];
+  /** Carry the pin of a snapshot this one replaces. */
+  pinned?: boolean;
+}
+
+/** A hit carries the record; a miss says why. Never thrown. */
+export type Lookup =
+  | { hit: true; model: ModelRecord }
+  | { hit: false; reason: 'unresolved' | 'not-cached' | 'damaged'; ref: RefRecord | null };
+
+/** Space held for a download in progress so concurrent admissions cannot overshoot the limit. */
+export interface Reservation {
+  readonly bytes: number;
+  release(): void;
+}
+
+export interface EvictionResult {
+  evicted: Array<{ id: number; key: string; bytes: number }>;
+  freedBytes: number;
+}
+
+export interface CacheTotals {
+  /** Bytes of unique blobs (what the cache occupies). */
+  usedBytes: number;
+  reservedBytes: number;
+  limitBytes: number;
+  lowWatermark: number;
+  models: number;
+  blobs: number;
+  pinned: number;
+  damaged: number;
+}
+
+/**
+ * The cache library (issue 2). One instance per cache dir per process; the daemon is the only writer
+ * while it runs. Lookups are served from memory (loaded from the index at open; the tree is never
+ * walked at start-up). All index writes of one admission/eviction happen in one transaction.
+ */
+export interface Cache extends BlobSink {
+  readonly layout: Layout;
+  /** The open index, for the accounting module's own prepared statements. */
+  readonly db: Database.Database;
+
+  getRef(ref: string): RefRecord | null;
+  putRef(rec: RefRecord): void;
+
+  /** In-memory: ref → commit → model. No I/O. */
+  lookup(ref: string): Lookup;
+  getModel(idOrKey: number | string): ModelRecord | null;
+  /** Files of a model from the index. */
+  files(modelId: number): SnapshotFile[];
+  list(): ModelRecord[];
+
+  /** Record an access: memory now, index write batched. */
+  touch(modelId: number, now?: number): void;
+
+  /** Publish a snapshot whose blobs are all committed: build the tree under tmp/, rename, one transaction. */
+  admit(req: AdmitRequest): ModelRecord;
+
+  reserve(bytes: number): Reservation;
+  /**
+   * Evict least-recently-used models until `incomingBytes` fits under the limit (down to the low
+   * watermark), never a pinned model or one for which isLeased(id) is true. Throws E_TOO_LARGE when
+   * incomingBytes alone exceeds the limit, E_NO_SPACE when it cannot fit after evicting all it may.
+   */
+  makeRoom(incomingBytes: number, isLeased: (modelId: number) => boolean): EvictionResult;
+  /** Remove one model (snapshot dir, index rows, blobs whose refcount reaches 0) and log the eviction. */
+  evict(modelId: number, reason: string): number;
+  setPinned(modelId: number, pinned: boolean): void;
+  markDamaged(modelId: number): void;
+  setLimits(limitBytes: number, lowWatermark: number): void;
+  totals(): CacheTotals;
+
+  /** Flush batched writes. */
+  flush(): void;
+  close(): void;
+}
