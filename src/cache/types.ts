@@ -55,6 +55,9 @@ export interface SnapshotFile {
   blob: string;
   size: number;
   gitSha1?: string;
+  /** Fingerprint of the snapshot file as published (lstat), for verify --quick and damage checks. */
+  ino?: number;
+  mtimeMs?: number;
 }
 
 export interface AdmitRequest {
