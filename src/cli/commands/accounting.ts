@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { parseDuration } from '../../config/units.js';
+import type { Cli } from '../cli.js';
+import { usage } from '../cli.js';
+import { duration, pct, size, table } from '../format.js';
+
+/** `--since 7d` (a duration back from now) or `--since 2026-11-01` (a date): epoch ms. */
+export function parseSince(text: string | undefined, now = Date.now()): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return now - parseDuration(text);
+  } catch {
+    const t = Date.parse(text);
+    if (Number.isNaN(t)) throw usage(`--since: expected a duration like "7d" or a date like "2026-11-01", got "${text}"`);
+    return t;
+  }
+}
+
+interface StatsData {
+  hits: number;
+  misses: number;
+  errors: number;
+  hitRate: number | null;
+  bytesServed: number;
+  bytesDownloaded: number;
+  bytesAvoided?: number;
+  timeSavedMs: number;
+  missPenaltyMs?: number | null;
+  modelsTouched?: number;
+  breakdown?: Array<Record<string, unknown>>;
+}
+
+export function renderStats(d: StatsData): string {
+  const lines = [
+    `Hit Rate: ${pct(d.hitRate)}`,
+    `Requests: ${d.hits} hits, ${d.misses} misses, ${d.errors} errors`,
+    `Bytes served: ${size(d.bytesServed)}; downloaded: ${size(d.bytesDownloaded)}; avoided: ${size(d.bytesAvoided ?? 0)}`,
+    `Time saved: ${duration(d.timeSavedMs)}${d.missPenaltyMs != null ? `; miss penalty: ${duration(d.missPenaltyMs)}` : ''}`,
+  ];
+  if (d.breakdown && d.breakdown.length > 0) {
+    const keys = Object.keys(d.breakdown[0]!);
+    lines.push('', table([keys.map((k) => k.toUpperCase()), ...d.breakdown.map((r) => keys.map((k) => fmtCell(k, r[k])))]));
+  }
+  return lines.join('\n');
+}
+
+function fmtCell(key: string, v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number') {
+    if (/rate/i.test(key)) return pct(v);
+    if (/bytes/i.test(key)) return size(v);
+    if (/ms$/i.test(key)) return duration(v);
+    return String(v);
+  }
+  return String(v);
+}
+
+export function registerAccounting(program: Command, cli: Cli): void {
+  program
+    .command('stats')
+    .description('hit/miss counters, hit rate, bytes served and downloaded, time saved')
+    .option('--since <when>', 'a duration back from now (7d) or a date')
+    .option('--run <id>', 'only this run')
+    .addOption(new Option('--by <dimension>', 'breakdown').choices(['model', 'client', 'day']))
+    .option('--zero', 'record a reset point: later stats count from here (history is kept)')
+    .action((o: { since?: string; run?: string; by?: 'model' | 'client' | 'day'; zero?: boolean }, cmd: Command) =>
+      cli.run(cmd, async (ctx) => {
+        const sinceMs = parseSince(o.since);
+        const s = await ctx.session({ allowDirect: true });
+        const d = (await s.call('stats', { sinceMs, run: o.run, by: o.by, zero: o.zero === true })) as unknown as StatsData;
+        return { data: d, human: renderStats };
+      }),
+    );
+
+  program
+    .command('report')
+    .description('the hit-rate report: Markdown, JSON or a self-contained HTML page')
+    .option('--since <when>', 'a duration back from now (7d) or a date')
+    .option('--run <id>', 'only this run')
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'html']).default('md'))
+    .option('--out <file>', 'write the report to this file instead of stdout')
+    .action((o: { since?: string; run?: string; format: 'md' | 'json' | 'html'; out?: string }, cmd: Command) =>
+      cli.run(cmd, async (ctx) => {
+        const sinceMs = parseSince(o.since);
+        const s = await ctx.session({ allowDirect: true });
+        const r = (await s.call('report', { sinceMs, run: o.run, format: o.format })) as { format: string; text: string; data: unknown };
+        if (o.out) {
+          const file = path.resolve(o.out);
+          fs.mkdirSync(path.dirname(file), { recursive: true });
+          fs.writeFileSync(file, r.text);
+          return { data: { format: r.format, out: file, report: r.data }, human: () => `report written to ${file}` };
+        }
+        // The report text is itself the document (for json: valid JSON), so --json adds no wrapper.
+        return { data: r.format === 'json' ? r.data : r, human: () => r.text };
+      }),
+    );
+
+  program
+    .command('metrics')
+    .description('counters and gauges for the benchmarker and monitoring (JSON or Prometheus text)')
+    .addOption(new Option('--format <format>', 'output format').choices(['json', 'prometheus']).default('json'))
+    .action((o: { format: 'json' | 'prometheus' }, cmd: Command) =>
+      cli.run(cmd, async (ctx) => {
+        const s = await ctx.session({ allowDirect: true });
+        const r = (await s.call('metrics', { format: o.format })) as Record<string, unknown>;
+        if (o.format === 'prometheus') {
+          const text = String(r.text ?? '');
+          return { data: r, human: () => text };
+        }
+        return { data: r, human: (d) => JSON.stringify(d, null, 2) };
+      }),
+    );
+
+  const run = program.command('run').description('scope accounting to a test run (clients pass VOCORIZE_CACHE_RUN)');
+  run
+    .command('start')
+    .description('start a run and print its id')
+    .option('--label <label>', 'a name for the run')
+    .option('--env', 'print `export VOCORIZE_CACHE_RUN=<id>` for eval')
+    .action((o: { label?: string; env?: boolean }, cmd: Command) =>
+      cli.run(cmd, async (ctx) => {
+        const s = await ctx.session({ allowDirect: true });
+        const r = (await s.call('runStart', { label: o.label })) as { id: string };
+        return { data: r, human: (d) => (o.env ? `export VOCORIZE_CACHE_RUN=${d.id}` : d.id) };
+      }),
+    );
+  run
+    .command('end')
+    .description('end a run')
+    .argument('<id>', 'the run id')
+    .action((id: string, _o: unknown, cmd: Command) =>
+      cli.run(cmd, async (ctx) => {
+        const s = await ctx.session({ allowDirect: true });
+        const r = (await s.call('runEnd', { id })) as { id: string };
+        return { data: r, human: (d) => `run ${d.id} ended` };
+      }),
+    );
+}

@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import type { Cli } from '../cli.js';
+import { size } from '../format.js';
+import { progressBar } from '../progress.js';
+
+export function registerGet(program: Command, cli: Cli): void {
+  program
+    .command('get')
+    .description('ensure a model is cached and print its local path')
+    .argument('<model>', 'an alias from the config or <repo>[@<revision>][:<subfolder>]')
+    .option('--client <label>', 'client label for accounting (default: $VOCORIZE_CACHE_CLIENT or "cli")')
+    .option('--run <id>', 'run id for accounting (default: $VOCORIZE_CACHE_RUN)')
+    .action((model: string, o: { client?: string; run?: string }, cmd: Command) =>
+      cli.run(cmd, async (ctx) => {
+        const s = await ctx.session();
+        const bar = ctx.globals.json ? progressBar('', false) : progressBar(model);
+        try {
+          const r = await s.call(
+            'get',
+            {
+              model,
+              client: o.client ?? process.env.VOCORIZE_CACHE_CLIENT ?? 'cli',
+              run: o.run ?? nonEmpty(process.env.VOCORIZE_CACHE_RUN),
+              progress: bar.onProgress !== undefined,
+            },
+            { onProgress: bar.onProgress },
+          );
+          return {
+            data: { path: r.path, hit: r.hit, model: r.model, ref: r.ref, commit: r.commit, files: r.files, bytes: r.bytes },
+            human: (d) => d.path,
+          };
+        } finally {
+          bar.stop();
+        }
+      }),
+    );
+
+  program
+    .command('restore')
+    .description('materialise a cached model at a folder (clone, hard link or copy; fetches on a miss)')
+    .argument('<model>', 'alias or reference')
+    .requiredOption('--to <dir>', 'destination folder')
+    .addOption(new Option('--layout <layout>', 'tree shape').choices(['plain', 'hf', 'whisperkit']).default('plain'))
+    .action((model: string, o: { to: string; layout: 'plain' | 'hf' | 'whisperkit' }, cmd: Command) =>
+      cli.run(cmd, async (ctx) => {
+        const s = await ctx.session();
+        const r = await s.call('restore', { model, to: path.resolve(o.to), layout: o.layout });
+        return {
+          data: r,
+          human: (d: Record<string, unknown>) =>
+            `${String(d.path ?? d.to)}\n${String(d.files ?? '?')} files (${String(d.method ?? 'restored')})`,
+        };
+      }),
+    );
+
+  program
+    .command('warm')
+    .description('fetch the listed models, or every alias in the config; never fetches what was not asked for')
+    .argument('[models...]', 'aliases or references (default: all configured aliases)')
+    .action((models: string[], _o: unknown, cmd: Command) =>
+      cli.run(cmd, async (ctx) => {
+        const s = await ctx.session();
+        const bar = ctx.globals.json ? progressBar('', false) : progressBar('warm');
+        try {
+          const r = (await s.call(
+            'warm',
+            { models: models.length > 0 ? models : undefined, client: 'warm', run: nonEmpty(process.env.VOCORIZE_CACHE_RUN) },
+            { onProgress: bar.onProgress },
+          )) as { results: Array<{ model: string; ok: boolean; hit?: boolean; bytes?: number; error?: { message: string } }> };
+          const failed = r.results.filter((x) => !x.ok).length;
+          return {
+            data: r,
+            human: (d) =>
+              d.results.length === 0
+                ? 'nothing to warm: no models given and no aliases in the config'
+                : d.results
+                    .map((x) =>
+                      x.ok ? `${x.hit ? 'cached ' : 'fetched'}  ${x.model} (${size(x.bytes ?? 0)})` : `FAILED   ${x.model}: ${x.error?.message ?? ''}`,
+                    )
+                    .join('\n'),
+            exit: failed > 0 ? 1 : 0,
+          };
+        } finally {
+          bar.stop();
+        }
+      }),
+    );
+}
+
+export function nonEmpty(v: string | undefined): string | undefined {
+  return v && v.length > 0 ? v : undefined;
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../daemon/core.js';
+import { createCli } from './cli.js';
+import { registerAccounting } from './commands/accounting.js';
+import { registerBench } from './commands/bench.js';
+import { registerConfig } from './commands/config.js';
+import { registerDaemon } from './commands/daemon.js';
+import { registerGet } from './commands/get.js';
+import { registerMaintenance } from './commands/maintenance.js';
+import { registerModels } from './commands/models.js';
+import { registerStatus } from './commands/status.js';
+import { Exit } from './exitCodes.js';
+
+/** `cache-manager [--config FILE] [--socket PATH] [--json] [--no-autostart] <command>` (DESIGN §7). */
+export function buildProgram(): Command {
+  const program = new Command();
+  const cli = createCli();
+  program
+    .name('cache-manager')
+    .description('Vocorize model cache: one daemon per user serving verified, LRU-bounded speech models over a Unix socket')
+    .version(VERSION)
+    .option('--config <file>', 'config file (default: $VOCORIZE_CACHE_CONFIG, then the per-user config dir)')
+    .option('--socket <path>', 'daemon socket (overrides the config)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('--no-autostart', 'do not start a daemon when none is running')
+    .showHelpAfterError('(run cache-manager --help for usage)')
+    .exitOverride();
+
+  registerGet(program, cli);
+  registerModels(program, cli);
+  registerStatus(program, cli);
+  registerMaintenance(program, cli);
+  registerAccounting(program, cli);
+  registerBench(program, cli);
+  registerDaemon(program, cli);
+  registerConfig(program, cli);
+  program
+    .command('help')
+    .description('show this help')
+    .argument('[command]', 'a command to explain')
+    .action((name: string | undefined) => {
+      const sub = name ? program.commands.find((c) => c.name() === name) : undefined;
+      process.stdout.write((sub ?? program).helpInformation());
+    });
+
+  // Every subcommand inherits exitOverride so usage errors map to exit code 2.
+  const override = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+/** The old flag form (`cache-manager.sh --clean`) maps to the subcommand. */
+export function normalizeArgv(args: string[]): string[] {
+  const legacy = new Set(['--clean', '--verify', '--status', '--optimize', '--warm', '--help']);
+  const i = args.findIndex((a) => !a.startsWith('-') || legacy.has(a));
+  if (i >= 0 && legacy.has(args[i]!)) return [...args.slice(0, i), args[i]!.slice(2), ...args.slice(i + 1)];
+  return args;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(normalizeArgv(process.argv.slice(2)), { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; every other commander error is a usage error.
+      process.exitCode = err.exitCode === 0 ? Exit.OK : Exit.USAGE;
+      return;
+    }
+    process.stderr.write(`cache-manager: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = Exit.PROBLEMS;
+  }
+}
+
+await main();

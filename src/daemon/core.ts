@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import { createRecorder } from '../accounting/recorder.js';
+import { openCache } from '../cache/openCache.js';
+import type { Cache } from '../cache/types.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { CacheError, ErrorCodes } from '../errors.js';
+import { createDownloader } from '../origin/fetchModel.js';
+import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
+import type { Origin } from '../origin/types.js';
+import { acquireCacheLock } from './cacheLock.js';
+import { createHandlers, type DaemonState } from './handlers.js';
+import { createLeases } from './leases.js';
+import type { Logger } from './logger.js';
+import { createModelService } from './modelService.js';
+import { originsFromConfig } from './originsFromConfig.js';
+
+export const VERSION = '0.1.0';
+
+export interface CoreOptions {
+  logger: Logger;
+  clock?: () => number;
+  /** Replace the configured origins (demo, tests). */
+  origins?: Origin[];
+  role: 'daemon' | 'cli';
+  /** Called when a client asks the daemon to stop. */
+  requestShutdown?: () => void;
+}
+
+/**
+ * Everything that serves requests, without the socket: the cache lock, the index, origins, the
+ * downloader, leases, accounting and the method handlers. The daemon wraps it in a socket server;
+ * the CLI uses it directly (holding the same lock) when no daemon runs and autostart is refused.
+ */
+export interface Core {
+  state: DaemonState;
+  handlers: ReturnType<typeof createHandlers>;
+  /** Apply a reloaded config (limits, origins, aliases, lease TTL, offline). */
+  reconfigure(next: ResolvedConfig): void;
+  /** Aborts downloads (their temp files are removed), flushes accounting, closes the index, drops the lock. */
+  close(): void;
+}
+
+export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
+  const clock = opts.clock ?? Date.now;
+  const { logger } = opts;
+  let config = initial;
+
+  assertPrivateDir(config.cacheDir);
+  const lock = acquireCacheLock(config.cacheDir, {
+    pid: process.pid,
+    socket: opts.role === 'daemon' ? config.socketPath : null,
+    startedAt: clock(),
+    role: opts.role,
+  });
+
+  let cache: Cache;
+  try {
+    cache = openCache({
+      cacheDir: config.cacheDir,
+      limitBytes: config.maxSize,
+      lowWatermark: config.lowWatermark,
+      clock,
+      logger: {
+        info: (m: string, o?: object) => logger.info(o ?? {}, m),
+        warn: (m: string, o?: object) => logger.warn(o ?? {}, m),
+        error: (m: string, o?: object) => logger.error(o ?? {}, m),
+        debug: (m: string, o?: object) => logger.debug(o ?? {}, m),
+      },
+    });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+
+  const recorder = createRecorder(cache.db, {
+    flushIntervalMs: config.accounting.flushIntervalMs,
+    flushBatch: config.accounting.flushBatch,
+    clock,
+  });
+  const leases = createLeases({ ttlMs: config.leaseTtlMs, clock });
+  const shutdown = new AbortController();
+  let origins: Origin[] = opts.origins ?? originsFromConfig(config, logger);
+  let downloader = createDownloader({ ...config.download, clock, logger });
+
+  const service = createModelService({
+    cache,
+    leases,
+    downloader: { fetchFiles: (...a) => downloader.fetchFiles(...a) },
+    origins: () => origins,
+    aliases: () => config.models,
+    offline: () => config.offline,
+    revalidateAfterMs: () => config.revalidateAfterMs,
+    parseRef: parseModelRef,
+    canonicalRef,
+    record: (e) => recorder.record(e),
+    clock,
+    logger,
+    shutdownSignal: shutdown.signal,
+  });
+
+  const state: DaemonState = {
+    config: () => config,
+    cache,
+    leases,
+    service,
+    recorder,
+    origins: () => origins,
+    logger,
+    clock,
+    startedAt: clock(),
+    version: VERSION,
+    socketPath: config.socketPath,
+    requestShutdown: opts.requestShutdown ?? (() => undefined),
+  };
+  const handlers = createHandlers(state);
+  let closed = false;
+
+  return {
+    state,
+    handlers,
+    reconfigure(next) {
+      config = { ...next, cacheDir: config.cacheDir, socketPath: config.socketPath };
+      cache.setLimits(config.maxSize, config.lowWatermark);
+      leases.setTtl(config.leaseTtlMs);
+      if (!opts.origins) origins = originsFromConfig(config, logger);
+      downloader = createDownloader({ ...config.download, clock, logger });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      shutdown.abort();
+      try {
+        recorder.close();
+        cache.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
+}
+
+/** The cache dir must not be writable by group or others: anyone could plant a blob. */
+export function assertPrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.statSync(dir);
+  if ((st.mode & 0o022) !== 0) {
+    throw new CacheError(
+      ErrorCodes.UNSAFE_PERMISSIONS,
+      `cache dir ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod go-w ${dir}`,
+    );
+  }
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+    throw new CacheError(ErrorCodes.UNSAFE_PERMISSIONS, `cache dir ${dir} is owned by uid ${st.uid}, not by you`);
+  }
+}

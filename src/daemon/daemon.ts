@@ -1,0 +1,165 @@
+import { parseConfigText } from '../config/load.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { ErrorCodes, toErrorShape } from '../errors.js';
+import { parseRequest } from '../ipc/protocol.js';
+import { createServer } from '../ipc/transport.js';
+import type { Origin } from '../origin/types.js';
+import { openCore } from './core.js';
+import { createLogger, type Logger } from './logger.js';
+import { startMetricsListener } from './metricsListener.js';
+import { watchConfigFile, watchSnapshots, type SnapshotWatcher } from './watcher.js';
+
+export { VERSION } from './core.js';
+
+export interface DaemonOptions {
+  logger?: Logger;
+  clock?: () => number;
+  /** Replace the configured origins (demo, tests). */
+  origins?: Origin[];
+  /** Watch the snapshot tree and the config file (default true). */
+  watch?: boolean;
+}
+
+export interface Daemon {
+  readonly socketPath: string;
+  readonly pid: number;
+  /** Stops accepting, aborts downloads (temp files removed), flushes accounting, closes the index and socket. */
+  close(reason?: string): Promise<void>;
+  readonly closed: Promise<void>;
+}
+
+/**
+ * The daemon's lifecycle in one place: lock + index + origins (openCore) → socket → watchers; the
+ * reverse on close. One daemon per cache directory (kernel lock, released even on SIGKILL); a live
+ * socket is never stolen, a stale one is replaced (transport).
+ */
+export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions = {}): Promise<Daemon> {
+  const logger = opts.logger ?? createLogger({ level: initial.log.level, file: initial.log.file });
+  let daemon: Daemon | null = null;
+  const core = openCore(initial, {
+    logger,
+    clock: opts.clock,
+    origins: opts.origins,
+    role: 'daemon',
+    requestShutdown: () => void daemon?.close('shutdown requested over the socket'),
+  });
+  const { state, handlers } = core;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  let closing: Promise<void> | null = null;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+
+  try {
+    const server = await createServer({
+      socketPath: initial.socketPath,
+      frameLimitBytes: initial.frameLimitBytes,
+      logger,
+      onRequest: (raw, conn) => {
+        const req = parseRequest(raw);
+        if (!req.ok) {
+          conn.send('response', { id: req.id, error: req.error });
+          return;
+        }
+        if (closing) {
+          conn.send('response', {
+            id: req.id,
+            error: { code: ErrorCodes.SHUTTING_DOWN, message: 'the daemon is shutting down', retryable: true },
+          });
+          return;
+        }
+        handlers
+          .handle(req.method, req.params, {
+            connId: conn.id,
+            progress: (data) => conn.send('progress', { id: req.id, ...data }),
+          })
+          .then(
+            (result) => conn.send('response', { id: req.id, result }),
+            (err) => {
+              const shape = toErrorShape(err);
+              if (shape.code === ErrorCodes.INTERNAL) logger.error({ err, method: req.method }, 'request failed');
+              conn.send('response', { id: req.id, error: shape });
+            },
+          );
+      },
+      onDisconnect: (conn) => {
+        state.leases.releaseConnection(conn.id);
+      },
+    });
+    cleanups.push(() => server.close());
+
+    const ttl = state.config().leaseTtlMs;
+    const sweep = setInterval(() => state.leases.sweep(), Math.min(10_000, Math.max(250, ttl / 4)));
+    sweep.unref();
+    cleanups.push(() => clearInterval(sweep));
+
+    if (opts.watch !== false) {
+      const watchers: SnapshotWatcher[] = [];
+      const onError = (err: unknown) =>
+        logger.warn({ err }, 'watcher error (edits behind the daemon may go unnoticed until verify)');
+      watchers.push(
+        watchSnapshots({
+          cache: state.cache,
+          onDamaged: (modelId, file, kind) => {
+            state.cache.markDamaged(modelId);
+            logger.warn({ modelId, file, kind }, 'snapshot changed behind the daemon: model marked damaged');
+          },
+          onError,
+        }),
+      );
+      const cfgPath = initial.source.path;
+      if (cfgPath) {
+        watchers.push(
+          watchConfigFile(
+            cfgPath,
+            (text) => {
+              try {
+                core.reconfigure(parseConfigText(text, cfgPath));
+                logger.info({ file: cfgPath }, 'config reloaded (cacheDir and socketPath changes need a restart)');
+              } catch (err) {
+                logger.error({ err: toErrorShape(err) }, 'config edit rejected; the previous config stays in force');
+              }
+            },
+            onError,
+          ),
+        );
+      }
+      cleanups.push(async () => {
+        await Promise.all(watchers.map((w) => w.close()));
+      });
+    }
+
+    if (initial.metrics.port !== null) {
+      const listener = await startMetricsListener(state, initial.metrics.port);
+      cleanups.push(() => listener.close());
+    }
+  } catch (err) {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+    core.close();
+    throw err;
+  }
+
+  daemon = {
+    socketPath: initial.socketPath,
+    pid: process.pid,
+    closed,
+    close(reason = 'close') {
+      if (closing) return closing;
+      logger.info({ reason }, 'daemon stopping');
+      closing = (async () => {
+        for (const fn of cleanups.reverse()) {
+          try {
+            await fn();
+          } catch (err) {
+            logger.warn({ err }, 'shutdown step failed');
+          }
+        }
+        core.close();
+        logger.info({}, 'daemon stopped');
+        resolveClosed();
+      })();
+      return closing;
+    },
+  };
+  logger.info({ socket: initial.socketPath, cacheDir: initial.cacheDir, pid: process.pid }, 'daemon ready');
+  return daemon;
+}

@@ -1,0 +1,273 @@
+import { collectMetrics, renderPrometheus } from '../accounting/metrics.js';
+import type { Recorder } from '../accounting/recorder.js';
+import { buildReport, renderReportHtml, renderReportJson, renderReportMarkdown } from '../accounting/report.js';
+import { endRun, startRun } from '../accounting/runs.js';
+import { queryStats, zeroStats } from '../accounting/stats.js';
+import type { Cache, ModelRecord } from '../cache/types.js';
+import { redactConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
+import type { Method, ParamsOf } from '../ipc/protocol.js';
+import { PROTOCOL_VERSION } from '../ipc/protocol.js';
+import { maintenance } from '../maintenance/index.js';
+import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
+import type { Origin } from '../origin/types.js';
+import type { Leases } from './leases.js';
+import type { Logger } from './logger.js';
+import type { ModelService } from './modelService.js';
+
+export interface DaemonState {
+  config: () => ResolvedConfig;
+  cache: Cache;
+  leases: Leases;
+  service: ModelService;
+  recorder: Recorder;
+  origins: () => Origin[];
+  logger: Logger;
+  clock: () => number;
+  startedAt: number;
+  version: string;
+  socketPath: string;
+  requestShutdown: () => void;
+}
+
+export interface CallContext {
+  connId: number;
+  progress: (data: Record<string, unknown>) => void;
+}
+
+type Handler<M extends Method> = (params: ParamsOf<M>, ctx: CallContext) => Promise<unknown> | unknown;
+
+/** Public shape of a model in list/status answers. */
+export function describeModel(m: ModelRecord, leased: boolean) {
+  return {
+    model: m.key,
+    repo: m.repo,
+    subfolder: m.subfolder,
+    commit: m.commit,
+    path: m.path,
+    origin: m.origin,
+    bytes: m.size,
+    files: m.fileCount,
+    createdAt: m.createdAt,
+    lastAccess: m.lastAccess,
+    hits: m.hits,
+    pinned: m.pinned,
+    leased,
+    state: m.state,
+  };
+}
+
+/**
+ * Finds a cached model from what a user typed: a snapshot key, an alias or a reference.
+ * Throws E_UNKNOWN_MODEL when nothing cached matches.
+ */
+export function findCachedModel(state: DaemonState, text: string): ModelRecord {
+  const direct = state.cache.getModel(text);
+  if (direct) return direct;
+  const ref = parseModelRef(text, state.config().models);
+  const canon = canonicalRef(ref);
+  const look = state.cache.lookup(canon);
+  if (look.hit) return look.model;
+  if (look.ref) {
+    const sub = look.ref.subfolder ? `:${look.ref.subfolder}` : '';
+    const m = state.cache.getModel(`${look.ref.repo}${sub}@${look.ref.commit}`);
+    if (m) return m;
+  }
+  const candidates = state.cache
+    .list()
+    .filter((m) => m.repo === ref.repo && m.subfolder === ref.subfolder)
+    .sort((a, b) => b.lastAccess - a.lastAccess);
+  if (candidates[0]) return candidates[0];
+  throw new CacheError(ErrorCodes.UNKNOWN_MODEL, `${text} is not in the cache (run: cache-manager get ${text})`);
+}
+
+export function metricsOf(state: DaemonState) {
+  state.recorder.flush();
+  const t = state.cache.totals();
+  const last = state.cache.db
+    .prepare('SELECT ts, ok FROM verifies ORDER BY id DESC LIMIT 1')
+    .get() as { ts: number; ok: number } | undefined;
+  return collectMetrics(state.cache.db, {
+    cacheBytes: t.usedBytes,
+    limitBytes: t.limitBytes,
+    models: t.models,
+    leases: state.leases.count(),
+    lastVerify: last ? { ts: last.ts, ok: last.ok === 1 } : null,
+  });
+}
+
+export function statusOf(state: DaemonState) {
+  state.recorder.flush();
+  const t = state.cache.totals();
+  const s = queryStats(state.cache.db, { now: state.clock() });
+  const last = state.cache.db
+    .prepare('SELECT ts, mode, ok, corrupted, missing, orphans FROM verifies ORDER BY id DESC LIMIT 1')
+    .get() as { ts: number; mode: string; ok: number; corrupted: number; missing: number; orphans: number } | undefined;
+  const cfg = state.config();
+  return {
+    daemon: {
+      running: true,
+      pid: process.pid,
+      version: state.version,
+      socket: state.socketPath,
+      uptimeMs: state.clock() - state.startedAt,
+    },
+    cacheDir: cfg.cacheDir,
+    usedBytes: t.usedBytes,
+    reservedBytes: t.reservedBytes,
+    limitBytes: t.limitBytes,
+    lowWatermark: t.lowWatermark,
+    models: t.models,
+    blobs: t.blobs,
+    pinned: t.pinned,
+    damaged: t.damaged,
+    leases: state.leases.count(),
+    downloadsInFlight: state.service.inFlight(),
+    offline: cfg.offline,
+    origins: cfg.origins.map((o) => (o.type === 'huggingface' ? `huggingface ${o.endpoint}` : `directory ${o.path}`)),
+    hits: s.hits,
+    misses: s.misses,
+    errors: s.errors,
+    hitRate: s.hitRate,
+    lastVerify: last
+      ? { ts: last.ts, mode: last.mode, ok: last.ok === 1, corrupted: last.corrupted, missing: last.missing, orphans: last.orphans }
+      : null,
+  };
+}
+
+export function createHandlers(state: DaemonState) {
+  const { cache, leases } = state;
+  const isLeased = (id: number) => leases.isLeased(id);
+  const maint = maintenance({
+    cache,
+    isLeased,
+    clock: state.clock,
+    logger: state.logger,
+    refetch: (key: string) => state.service.get(key, { lease: false }).then(() => undefined),
+    retentionMs: () => state.config().accounting.retentionMs,
+    flushAccounting: () => state.recorder.flush(),
+  });
+
+  const table: { [M in Method]: Handler<M> } = {
+    hello: () => ({ protocol: PROTOCOL_VERSION, version: state.version, pid: process.pid, socket: state.socketPath }),
+    get: (p, ctx) =>
+      state.service.get(p.model, {
+        client: p.client,
+        run: p.run,
+        connId: ctx.connId,
+        lease: p.lease ?? true,
+        onProgress: p.progress ? (d) => ctx.progress(d) : undefined,
+      }),
+    release: (p) => ({ released: leases.release(p.lease) }),
+    warm: async (p, ctx) => {
+      const names = p.models && p.models.length > 0 ? p.models : Object.keys(state.config().models);
+      const results = [];
+      for (const name of names) {
+        try {
+          const r = await state.service.get(name, {
+            client: p.client ?? 'warm',
+            run: p.run,
+            connId: ctx.connId,
+            lease: false,
+            onProgress: (d) => ctx.progress(d),
+          });
+          results.push({ model: name, ok: true, hit: r.hit, path: r.path, bytes: r.bytes });
+        } catch (err) {
+          results.push({ model: name, ok: false, error: toErrorShape(err) });
+        }
+      }
+      return { results };
+    },
+    list: () => {
+      const leased = leases.leasedModels();
+      return { models: cache.list().map((m) => describeModel(m, leased.has(m.id))) };
+    },
+    status: () => statusOf(state),
+    pin: (p) => {
+      const m = findCachedModel(state, p.model);
+      cache.setPinned(m.id, true);
+      return { model: m.key, pinned: true };
+    },
+    unpin: (p) => {
+      const m = findCachedModel(state, p.model);
+      cache.setPinned(m.id, false);
+      return { model: m.key, pinned: false };
+    },
+    evict: (p) => {
+      const m = findCachedModel(state, p.model);
+      if (leases.isLeased(m.id)) {
+        throw new CacheError(ErrorCodes.IN_USE, `${m.key} is leased by a client; release it first`, { retryable: true });
+      }
+      const freed = cache.evict(m.id, 'evict');
+      return { model: m.key, freedBytes: freed };
+    },
+    verify: (p, ctx) =>
+      maint.verify({ models: p.models?.map((t) => findCachedModel(state, t).id), quick: p.quick ?? false, repair: p.repair ?? false, onProgress: (d) => ctx.progress(d) }),
+    clean: (p) =>
+      maint.clean({
+        dryRun: p.dryRun ?? false,
+        corrupted: p.corrupted ?? false,
+        partial: p.partial ?? false,
+        olderThanMs: p.olderThanMs ?? null,
+        all: p.all ?? false,
+        models: p.models?.map((t) => findCachedModel(state, t).id) ?? [],
+      }),
+    optimize: () => maint.optimize(),
+    restore: async (p) => {
+      const r = await state.service.get(p.model, { lease: true, client: 'restore' });
+      try {
+        const m = cache.getModel(r.model);
+        if (!m) throw new CacheError(ErrorCodes.INTERNAL, `model ${r.model} vanished during restore`);
+        return { ...(await maint.restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref })), hit: r.hit };
+      } finally {
+        if (r.lease) leases.release(r.lease.id);
+      }
+    },
+    import: (p) => maint.importHfCache({ from: p.from }),
+    stats: (p) => {
+      state.recorder.flush();
+      if (p.zero) zeroStats(cache.db, state.clock());
+      return queryStats(cache.db, { sinceMs: p.sinceMs, run: p.run, by: p.by, now: state.clock() });
+    },
+    metrics: (p) => {
+      const m = metricsOf(state);
+      return p.format === 'prometheus' ? { format: 'prometheus', text: renderPrometheus(m) } : m;
+    },
+    report: (p) => {
+      state.recorder.flush();
+      const data = buildReport(cache.db, {
+        sinceMs: p.sinceMs,
+        run: p.run,
+        now: state.clock(),
+        targets: { hitRate: 0.8, lookupMs: 1000 },
+      });
+      const format = p.format ?? 'md';
+      const text =
+        format === 'html' ? renderReportHtml(data) : format === 'json' ? renderReportJson(data) : renderReportMarkdown(data);
+      return { format, text, data };
+    },
+    runStart: (p) => startRun(cache.db, { label: p.label ?? null, now: state.clock() }),
+    runEnd: (p) => {
+      state.recorder.flush();
+      endRun(cache.db, p.id, state.clock());
+      return { id: p.id, ended: true };
+    },
+    config: () => ({ config: redactConfig(state.config()) }),
+    shutdown: () => {
+      setImmediate(() => state.requestShutdown());
+      return { stopping: true };
+    },
+  };
+
+  return {
+    handle(method: Method, params: unknown, ctx: CallContext): Promise<unknown> {
+      try {
+        const fn = table[method] as (p: unknown, c: CallContext) => unknown;
+        return Promise.resolve(fn(params, ctx));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+  };
+}

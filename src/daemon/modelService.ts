@@ -1,0 +1,375 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Cache, ModelRecord, SnapshotFile } from '../cache/types.js';
+import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
+import type { Listing, ModelRef, Origin } from '../origin/types.js';
+import type { BlobSink, ExpectedContent } from '../store/types.js';
+import type { Lease, Leases } from './leases.js';
+
+/** What the service needs from the downloader (src/origin/fetchModel.ts). */
+export interface Downloader {
+  fetchFiles(
+    listing: Listing,
+    origin: Origin,
+    sink: BlobSink,
+    opts: {
+      onProgress?: (p: { doneBytes: number; totalBytes: number; file: string }) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<{
+    files: Array<{ path: string; sha256: string; size: number; gitSha1: string }>;
+    bytesDownloaded: number;
+    durationMs: number;
+  }>;
+}
+
+export interface RequestEvent {
+  model: string;
+  outcome: 'hit' | 'miss' | 'error';
+  bytesServed: number;
+  bytesDownloaded: number;
+  durationMs: number;
+  client?: string | undefined;
+  run?: string | undefined;
+  errorCode?: string | undefined;
+  savedMs?: number | undefined;
+}
+
+export interface GetContext {
+  client?: string | undefined;
+  run?: string | undefined;
+  connId?: number | null;
+  /** Take a lease (default true). */
+  lease?: boolean;
+  onProgress?: (p: { model: string; doneBytes: number; totalBytes: number; file: string }) => void;
+  signal?: AbortSignal;
+}
+
+export interface GetResult {
+  path: string;
+  hit: boolean;
+  model: string;
+  ref: string;
+  commit: string;
+  files: number;
+  bytes: number;
+  lease: { id: string; expiresAt: number } | null;
+}
+
+export interface ModelServiceDeps {
+  cache: Cache;
+  leases: Leases;
+  downloader: Downloader;
+  /** Ordered origins, tried in turn. Replaced on config reload. */
+  origins: () => Origin[];
+  aliases: () => Record<string, string>;
+  offline: () => boolean;
+  revalidateAfterMs: () => number;
+  parseRef: (text: string, aliases: Record<string, string>) => ModelRef;
+  canonicalRef: (ref: ModelRef) => string;
+  record: (e: RequestEvent) => void;
+  clock?: () => number;
+  logger?: { info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void };
+  /** Aborted at shutdown: downloads stop and their temp files are removed. */
+  shutdownSignal?: AbortSignal;
+}
+
+interface FetchOutcome {
+  model: ModelRecord;
+  bytesDownloaded: number;
+}
+
+const COMMIT_RE = /^[0-9a-f]{40}$/;
+
+/**
+ * `get` end to end. Invariants:
+ *  - a hit is a memory lookup, a touch and a lease: no I/O, no hashing, no network;
+ *  - one fetch per canonical reference however many callers wait (single flight); every waiter
+ *    of a fetch that transferred bytes counts a miss, but only the leader counts the bytes;
+ *  - space is made (LRU, never leased or pinned) and reserved before the first byte is written;
+ *  - a branch older than revalidateAfter is re-resolved in the background; the hit never waits.
+ */
+export function createModelService(deps: ModelServiceDeps) {
+  const clock = deps.clock ?? Date.now;
+  const { cache, leases } = deps;
+  const flights = new Map<string, Promise<FetchOutcome>>();
+  const revalidating = new Set<string>();
+
+  function served(model: ModelRecord, canon: string, hit: boolean, ctx: GetContext): GetResult {
+    cache.touch(model.id, clock());
+    let lease: Lease | null = null;
+    if (ctx.lease !== false) lease = leases.acquire(model.id, ctx.connId ?? null);
+    return {
+      path: model.path,
+      hit,
+      model: model.key,
+      ref: canon,
+      commit: model.commit,
+      files: model.fileCount,
+      bytes: model.size,
+      lease: lease ? { id: lease.id, expiresAt: lease.expiresAt } : null,
+    };
+  }
+
+  async function get(text: string, ctx: GetContext = {}): Promise<GetResult> {
+    const t0 = performance.now();
+    let modelName = text;
+    try {
+      const ref = deps.parseRef(text, deps.aliases());
+      const canon = deps.canonicalRef(ref);
+      modelName = canon;
+      const look = cache.lookup(canon);
+      if (look.hit) {
+        const out = served(look.model, canon, true, ctx);
+        maybeRevalidate(ref, canon);
+        deps.record({
+          model: look.model.key,
+          outcome: 'hit',
+          bytesServed: look.model.size,
+          bytesDownloaded: 0,
+          durationMs: performance.now() - t0,
+          client: ctx.client,
+          run: ctx.run,
+          savedMs: look.model.fetchMs ?? 0,
+        });
+        return out;
+      }
+      let leader = false;
+      let flight = flights.get(canon);
+      if (!flight) {
+        leader = true;
+        flight = fetchAndAdmit(ref, canon, ctx).finally(() => flights.delete(canon));
+        flights.set(canon, flight);
+      }
+      const outcome = await waitFor(flight, ctx.signal);
+      const hit = outcome.bytesDownloaded === 0;
+      const out = served(outcome.model, canon, hit, ctx);
+      deps.record({
+        model: outcome.model.key,
+        outcome: hit ? 'hit' : 'miss',
+        bytesServed: outcome.model.size,
+        bytesDownloaded: leader ? outcome.bytesDownloaded : 0,
+        durationMs: performance.now() - t0,
+        client: ctx.client,
+        run: ctx.run,
+        savedMs: hit ? (outcome.model.fetchMs ?? 0) : 0,
+      });
+      return out;
+    } catch (err) {
+      deps.record({
+        model: modelName,
+        outcome: 'error',
+        bytesServed: 0,
+        bytesDownloaded: 0,
+        durationMs: performance.now() - t0,
+        client: ctx.client,
+        run: ctx.run,
+        errorCode: toErrorShape(err).code,
+      });
+      throw err;
+    }
+  }
+
+  /** Resolve through the origins in order; the first that knows the model wins. */
+  async function resolve(ref: ModelRef, signal?: AbortSignal): Promise<{ listing: Listing; origin: Origin }> {
+    const origins = deps.origins();
+    if (origins.length === 0) {
+      throw new CacheError(ErrorCodes.CONFIG, 'no origins configured: add one to "origins" in the config');
+    }
+    let firstError: unknown = null;
+    for (const origin of origins) {
+      try {
+        return { listing: await origin.resolve(ref, signal), origin };
+      } catch (err) {
+        if (firstError === null) firstError = err;
+        deps.logger?.warn({ origin: origin.name, err: toErrorShape(err) }, 'origin could not resolve model');
+      }
+    }
+    throw firstError;
+  }
+
+  async function fetchAndAdmit(ref: ModelRef, canon: string, ctx: GetContext): Promise<FetchOutcome> {
+    if (deps.offline()) {
+      throw new CacheError(
+        ErrorCodes.OFFLINE,
+        `offline: ${canon} is not fully cached (unset HF_HUB_OFFLINE / "offline" to fetch it)`,
+      );
+    }
+    const signal = deps.shutdownSignal;
+    const { listing, origin } = await resolve(ref, signal);
+    cache.putRef({
+      ref: canon,
+      repo: ref.repo,
+      revision: ref.revision,
+      subfolder: ref.subfolder,
+      commit: listing.commit,
+      origin: origin.name,
+      resolvedAt: clock(),
+    });
+    return admitListing(listing, origin, canon, ctx);
+  }
+
+  async function admitListing(listing: Listing, origin: Origin, canon: string, ctx: GetContext): Promise<FetchOutcome> {
+    const again = cache.lookup(canon);
+    if (again.hit) return { model: again.model, bytesDownloaded: 0 };
+
+    // A damaged snapshot: files whose link is gone or changed are distrusted and fetched again.
+    const key = modelKey(listing);
+    const previous = cache.getModel(key);
+    const suspect = previous ? damagedDigests(previous) : new Set<string>();
+    const sink: BlobSink = {
+      findBlob: (e: ExpectedContent) => {
+        if ((e.sha256 && suspect.has(e.sha256)) || (e.gitSha1 && suspect.has(e.gitSha1))) return null;
+        return cache.findBlob(e);
+      },
+      openWriter: (e) => cache.openWriter(e),
+    };
+
+    let needed = 0;
+    for (const f of listing.files) {
+      if (!sink.findBlob(expectedOf(f))) needed += f.size;
+    }
+    cache.makeRoom(needed, (id) => leases.isLeased(id));
+    const reservation = cache.reserve(needed);
+    try {
+      const res = await deps.downloader.fetchFiles(listing, origin, sink, {
+        signal: deps.shutdownSignal,
+        onProgress: ctx.onProgress ? (p) => ctx.onProgress?.({ model: canon, ...p }) : undefined,
+      });
+      const files: SnapshotFile[] = res.files.map((f) => ({
+        path: f.path,
+        blob: f.sha256,
+        size: f.size,
+        gitSha1: f.gitSha1,
+      }));
+      const model = cache.admit({
+        repo: listing.ref.repo,
+        subfolder: listing.ref.subfolder,
+        commit: listing.commit,
+        origin: origin.name,
+        fetchMs: res.bytesDownloaded > 0 ? res.durationMs : (previous?.fetchMs ?? null),
+        files,
+        pinned: previous?.pinned ?? pinnedPredecessor(listing),
+      });
+      return { model, bytesDownloaded: res.bytesDownloaded };
+    } finally {
+      reservation.release();
+    }
+  }
+
+  /** A pin follows a branch to its new commit. */
+  function pinnedPredecessor(listing: Listing): boolean {
+    for (const m of cache.list()) {
+      if (m.repo === listing.ref.repo && m.subfolder === listing.ref.subfolder && m.pinned) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Digests (sha256 and git sha1) of the files of a damaged model that cannot be trusted: the snapshot
+   * link is missing, or it differs from its recorded fingerprint. When the changed snapshot file is the
+   * blob itself (same inode), the blob is corrupt and is moved to quarantine so it cannot be reused.
+   */
+  function damagedDigests(model: ModelRecord): Set<string> {
+    const out = new Set<string>();
+    if (model.state !== 'damaged') return out;
+    for (const f of cache.files(model.id)) {
+      const p = path.join(model.path, ...f.path.split('/'));
+      let st: fs.Stats | null = null;
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        st = null;
+      }
+      const intact =
+        st !== null &&
+        st.isFile() &&
+        st.size === f.size &&
+        (f.ino === undefined || st.ino === f.ino) &&
+        (f.mtimeMs === undefined || Math.trunc(st.mtimeMs) === Math.trunc(f.mtimeMs));
+      if (intact) continue;
+      out.add(f.blob);
+      if (f.gitSha1) out.add(f.gitSha1);
+      if (st !== null) quarantineIfSameInode(f.blob, st);
+    }
+    return out;
+  }
+
+  function quarantineIfSameInode(sha256: string, snapshotStat: fs.Stats): void {
+    const blob = path.join(cache.layout.blobs, 'sha256', sha256.slice(0, 2), sha256);
+    try {
+      const bst = fs.statSync(blob);
+      if (bst.ino !== snapshotStat.ino || bst.dev !== snapshotStat.dev) return;
+      fs.mkdirSync(cache.layout.quarantine, { recursive: true });
+      fs.renameSync(blob, path.join(cache.layout.quarantine, `${sha256}.${clock()}`));
+      // Every snapshot linking that inode saw the same edit.
+      const sharers = cache.db.prepare('SELECT DISTINCT model_id AS id FROM files WHERE blob = ?').all(sha256) as Array<{ id: number }>;
+      for (const { id } of sharers) cache.markDamaged(id);
+      deps.logger?.warn({ blob: sha256, models: sharers.length }, 'blob changed behind the cache: quarantined');
+    } catch {
+      // already gone: the re-fetch recreates it
+    }
+  }
+
+  function maybeRevalidate(ref: ModelRef, canon: string): void {
+    if (COMMIT_RE.test(ref.revision) || deps.offline()) return;
+    const rec = cache.getRef(canon);
+    if (!rec || clock() - rec.resolvedAt < deps.revalidateAfterMs()) return;
+    if (revalidating.has(canon) || flights.has(canon)) return;
+    revalidating.add(canon);
+    void (async () => {
+      try {
+        const { listing, origin } = await resolve(ref, deps.shutdownSignal);
+        if (listing.commit === rec.commit) {
+          cache.putRef({ ...rec, resolvedAt: clock() });
+          return;
+        }
+        // Fetch the new commit first; the old snapshot keeps serving until the ref moves.
+        const outcome = await admitListing(listing, origin, `${canon}#revalidate`, {});
+        cache.putRef({ ...rec, commit: outcome.model.commit, origin: origin.name, resolvedAt: clock() });
+        deps.logger?.info({ ref: canon, from: rec.commit, to: listing.commit }, 'branch moved: new snapshot cached');
+      } catch (err) {
+        deps.logger?.warn({ ref: canon, err: toErrorShape(err) }, 'background revalidation failed; keeping the cached commit');
+      } finally {
+        revalidating.delete(canon);
+      }
+    })();
+  }
+
+  return { get, resolve, inFlight: () => flights.size };
+}
+
+export type ModelService = ReturnType<typeof createModelService>;
+
+export function modelKey(listing: Listing): string {
+  const sub = listing.ref.subfolder ? `:${listing.ref.subfolder}` : '';
+  return `${listing.ref.repo}${sub}@${listing.commit}`;
+}
+
+function expectedOf(f: { size: number; sha256?: string; gitSha1?: string }): ExpectedContent {
+  const e: ExpectedContent = { size: f.size };
+  if (f.sha256) e.sha256 = f.sha256;
+  if (f.gitSha1) e.gitSha1 = f.gitSha1;
+  return e;
+}
+
+/** Stops waiting when the caller's signal aborts; the shared work goes on for the others. */
+function waitFor<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new CacheError(ErrorCodes.SHUTTING_DOWN, 'request cancelled'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CacheError(ErrorCodes.SHUTTING_DOWN, 'request cancelled', { retryable: true }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
