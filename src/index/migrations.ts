@@ -150,4 +150,11 @@ export const MIGRATIONS: readonly string[] = [
     ok            INTEGER NOT NULL
   );
   `,
+  // 2: every stored blob knows its git blob SHA-1 (the writer computes it in the same pass), so a file the
+  // Hub names only by git SHA-1 is found without a files row; index the git SHA-1 lookups.
+  `
+  ALTER TABLE blobs ADD COLUMN git_sha1 TEXT;
+  CREATE INDEX blobs_git ON blobs (git_sha1) WHERE git_sha1 IS NOT NULL;
+  CREATE INDEX files_git ON files (git_sha1) WHERE git_sha1 IS NOT NULL;
+  `,
 ];

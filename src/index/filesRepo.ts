@@ -1,0 +1,39 @@
+import type Database from 'better-sqlite3';
+
+export interface FileRow {
+  model_id: number;
+  path: string;
+  blob: string;
+  size: number;
+  git_sha1: string | null;
+  ino: number | null;
+  mtime_ms: number | null;
+}
+
+/** Prepared statements for `files`. */
+export function createFilesRepo(db: Database.Database) {
+  const byModel = db.prepare<[number], FileRow>('SELECT * FROM files WHERE model_id = ? ORDER BY path');
+  const insert = db.prepare<FileRow>(
+    `INSERT INTO files (model_id, path, blob, size, git_sha1, ino, mtime_ms)
+     VALUES (@model_id, @path, @blob, @size, @git_sha1, @ino, @mtime_ms)`,
+  );
+  const removeByModel = db.prepare<[number]>('DELETE FROM files WHERE model_id = ?');
+  const blobCounts = db.prepare<[number], { blob: string; n: number }>(
+    'SELECT blob, COUNT(*) AS n FROM files WHERE model_id = ? GROUP BY blob',
+  );
+  const modelsOfBlob = db.prepare<[string], { id: number }>('SELECT DISTINCT model_id AS id FROM files WHERE blob = ?');
+  const blobOfGit = db.prepare<[string, number], { blob: string }>(
+    'SELECT blob FROM files WHERE git_sha1 = ? AND size = ? LIMIT 1',
+  );
+
+  return {
+    byModel: (modelId: number): FileRow[] => byModel.all(modelId),
+    insert: (row: FileRow): void => void insert.run(row),
+    removeByModel: (modelId: number): void => void removeByModel.run(modelId),
+    /** How many files of a model name each blob (refcount bookkeeping). */
+    blobCounts: (modelId: number): Array<{ blob: string; n: number }> => blobCounts.all(modelId),
+    modelsOfBlob: (digest: string): number[] => modelsOfBlob.all(digest).map((r) => r.id),
+    blobOfGitSha1: (gitSha1: string, size: number): string | undefined => blobOfGit.get(gitSha1, size)?.blob,
+  };
+}
+export type FilesRepo = ReturnType<typeof createFilesRepo>;

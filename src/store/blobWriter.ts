@@ -1,0 +1,222 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Layout } from '../cache/types.js';
+import { CacheError, ErrorCodes } from '../errors.js';
+import { blobPath } from './layout.js';
+import type { BlobRef, BlobWriter, ExpectedContent } from './types.js';
+
+/** Bytes are staged and written in chunks of this size (one write syscall per MiB, not per network chunk). */
+const STAGE_BYTES = 1 << 20;
+
+export interface BlobWriterOptions {
+  /** Names the file in error messages (e.g. its path in the model). Defaults to the expected digest. */
+  label?: string;
+  /**
+   * Called after verification, before the blob is linked into `blobs/`. The cache records the blob in
+   * the index here (refcount 0) so a crash after publishing leaves an indexed, collectable blob.
+   */
+  beforePublish?: (ref: BlobRef) => void;
+  /** Told the temp file path when it is created and when it is gone (the cache tracks live temps). */
+  onTemp?: (tempPath: string, live: boolean) => void;
+}
+
+/** Maps ENOSPC/EDQUOT to E_NO_SPACE; passes anything else through. */
+export function asStoreError(err: unknown, what: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
+    return new CacheError(ErrorCodes.NO_SPACE, `no space left on device while writing ${what}`, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * Opens a verifying writer (see BlobWriter): a unique temp file in `v1/tmp/`, sha256 and git blob SHA-1
+ * computed in the same pass, published by link (no-replace) into `blobs/` only after size and every
+ * expected digest match. With no digest expected, only the size is checked.
+ */
+export async function openBlobWriter(
+  layout: Layout,
+  expected: ExpectedContent,
+  opts: BlobWriterOptions = {},
+): Promise<BlobWriter> {
+  if (!Number.isSafeInteger(expected.size) || expected.size < 0) {
+    throw new CacheError(ErrorCodes.INTERNAL, `blob writer: invalid expected size ${expected.size}`);
+  }
+  const label = opts.label ?? expected.sha256 ?? expected.gitSha1 ?? 'blob';
+  const tempPath = path.join(layout.tmp, `blob-${crypto.randomUUID()}`);
+  let fh: fsp.FileHandle | null;
+  try {
+    fh = await fsp.open(tempPath, 'wx+', 0o600);
+  } catch (err) {
+    throw asStoreError(err, `file ${label}`);
+  }
+  opts.onTemp?.(tempPath, true);
+
+  let sha256 = crypto.createHash('sha256');
+  let sha1 = newGitSha1(expected.size);
+  const stage = Buffer.allocUnsafe(STAGE_BYTES);
+  let staged = 0;
+  let written = 0;
+  let done = false;
+  let failure: unknown = null;
+
+  const integrity = (msg: string) => new CacheError(ErrorCodes.INTEGRITY, `file ${label}: ${msg}`, { retryable: true });
+
+  async function writeAll(buf: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < buf.byteLength) {
+      const { bytesWritten } = await fh!.write(buf, off, buf.byteLength - off);
+      off += bytesWritten;
+    }
+  }
+
+  async function flushStage(): Promise<void> {
+    if (staged === 0) return;
+    const n = staged;
+    staged = 0;
+    await writeAll(stage.subarray(0, n));
+  }
+
+  async function cleanup(): Promise<void> {
+    done = true;
+    const h = fh;
+    fh = null;
+    if (h) await h.close().catch(() => undefined);
+    await fsp.rm(tempPath, { force: true }).catch(() => undefined);
+    opts.onTemp?.(tempPath, false);
+  }
+
+  function assertOpen(): void {
+    if (failure) throw failure;
+    if (done || !fh) throw new CacheError(ErrorCodes.INTERNAL, `blob writer for ${label} is closed`);
+  }
+
+  const writer: BlobWriter = {
+    get written() {
+      return written;
+    },
+
+    async write(chunk: Uint8Array): Promise<void> {
+      assertOpen();
+      if (chunk.byteLength === 0) return;
+      if (written + chunk.byteLength > expected.size) {
+        failure = integrity(`expected size ${expected.size} got at least ${written + chunk.byteLength}`);
+        await cleanup();
+        throw failure;
+      }
+      sha256.update(chunk);
+      sha1.update(chunk);
+      written += chunk.byteLength;
+      try {
+        if (chunk.byteLength >= STAGE_BYTES) {
+          await flushStage();
+          await writeAll(chunk);
+        } else {
+          if (staged + chunk.byteLength > STAGE_BYTES) await flushStage();
+          stage.set(chunk, staged);
+          staged += chunk.byteLength;
+          if (staged === STAGE_BYTES) await flushStage();
+        }
+      } catch (err) {
+        failure = asStoreError(err, `file ${label}`);
+        await cleanup();
+        throw failure;
+      }
+    },
+
+    async restart(): Promise<void> {
+      assertOpen();
+      staged = 0;
+      written = 0;
+      sha256 = crypto.createHash('sha256');
+      sha1 = newGitSha1(expected.size);
+      await fh!.truncate(0);
+    },
+
+    async commit(): Promise<BlobRef> {
+      assertOpen();
+      try {
+        await flushStage();
+        if (written !== expected.size) throw integrity(`expected size ${expected.size} got ${written}`);
+        const ref: BlobRef = { sha256: sha256.digest('hex'), size: written, gitSha1: sha1.digest('hex') };
+        if (expected.sha256 && expected.sha256.toLowerCase() !== ref.sha256) {
+          throw integrity(`expected sha256 ${expected.sha256} got ${ref.sha256}`);
+        }
+        if (expected.gitSha1 && expected.gitSha1.toLowerCase() !== ref.gitSha1) {
+          throw integrity(`expected git sha1 ${expected.gitSha1} got ${ref.gitSha1}`);
+        }
+        await fh!.sync();
+        await fh!.chmod(0o444);
+        const h = fh!;
+        fh = null;
+        await h.close();
+        opts.beforePublish?.(ref);
+        await publish(tempPath, blobPath(layout, ref.sha256));
+        return ref;
+      } catch (err) {
+        failure = asStoreError(err, `file ${label}`);
+        throw failure;
+      } finally {
+        await cleanup();
+      }
+    },
+
+    async abort(): Promise<void> {
+      if (done) return;
+      await cleanup();
+    },
+  };
+  return writer;
+}
+
+function newGitSha1(size: number): crypto.Hash {
+  const h = crypto.createHash('sha1');
+  h.update(`blob ${size}\0`);
+  return h;
+}
+
+/**
+ * Makes `final` name the verified temp file without ever replacing an existing blob (an existing one has
+ * the same content and may be hard-linked into snapshots: keep its inode). Dir entry fsynced.
+ */
+async function publish(tempPath: string, final: string): Promise<void> {
+  const dir = path.dirname(final);
+  await fsp.mkdir(dir, { recursive: true });
+  try {
+    await fsp.link(tempPath, final);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return; // dedupe: the same content is already stored
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw err;
+    // A filesystem without hard links: rename, unless the blob appeared meanwhile.
+    if (fs.existsSync(final)) return;
+    await fsp.rename(tempPath, final);
+  }
+  await fsyncDir(dir);
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  let h: fsp.FileHandle | null = null;
+  try {
+    h = await fsp.open(dir, 'r');
+    await h.sync();
+  } catch {
+    // Some platforms cannot fsync a directory; the rename itself is still atomic.
+  } finally {
+    await h?.close().catch(() => undefined);
+  }
+}
+
+export function fsyncDirSync(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // see fsyncDir
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
