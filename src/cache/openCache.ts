@@ -46,7 +46,8 @@ export interface OpenCacheOptions {
   touchFlushMs?: number;
   /**
    * How long a blob returned by findBlob or committed by a writer is protected from garbage collection
-   * while its admission is still to come (default 6 h). Only refcount-0 blobs are ever collected.
+   * while its admission is still to come (default 1 h; the admission that references it ends the hold).
+   * Only refcount-0 blobs are ever collected.
    */
   blobHoldMs?: number;
   /** Observation hook inside admit() (tests use it to SIGKILL mid-admission). */
@@ -65,7 +66,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
   const clock = opts.clock ?? Date.now;
   const log = opts.logger ?? NOOP_LOGGER;
   const touchFlushMs = opts.touchFlushMs ?? 1000;
-  const blobHoldMs = opts.blobHoldMs ?? 6 * 3600_000;
+  const blobHoldMs = opts.blobHoldMs ?? 3600_000;
   let limitBytes = opts.limitBytes;
   let lowWatermark = opts.lowWatermark;
 
@@ -84,7 +85,11 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
   const dirOf = new Map<number, string>();
   const refs = new Map<string, RefRecord>();
   const reservations = createReservations();
-  /** Blobs a download or findBlob answer may still need: digest → protected until (clock ms). */
+  /**
+   * Blobs a download or findBlob answer may still need: digest → protected until (clock ms). The admission
+   * that references a blob ends its hold (its refcount protects it from then on). Two admissions in flight
+   * needing one blob whose last owner is evicted in between: the second gets a retryable E_INTEGRITY.
+   */
   const holds = new Map<string, number>();
   /** Blobs an admission in progress is linking: digest → count. */
   const inflight = new Map<string, number>();
@@ -402,6 +407,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     pendingTouches.delete(row.id);
     const rec = remember(row);
     release();
+    for (const f of req.files) holds.delete(f.blob);
     dropUnreferenced(freedCandidates);
     log.debug('model admitted', { model: key, bytes: size, files: req.files.length });
     return { ...rec };
@@ -551,6 +557,8 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     assertOpen();
     const evicted: EvictionResult['evicted'] = [];
     let freedBytes = 0;
+    // Unreferenced blobs no one waits for go first: they free space without evicting anything.
+    if (!fitsNow(incomingBytes)) freedBytes += collectGarbage().bytes;
     for (let round = 0; ; round++) {
       const plan = planEviction({
         models: [...byId.values()].map((m) => ({
@@ -591,6 +599,10 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       if (fitsNow(incomingBytes) || round > byId.size) break;
     }
     return { evicted, freedBytes };
+  }
+
+  function collectGarbage(): { blobs: number; bytes: number } {
+    return dropUnreferenced(blobsRepo.garbage().map((b) => b.digest));
   }
 
   function fitsNow(incomingBytes: number): boolean {
@@ -787,7 +799,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       })),
     hasBlob: (sha256) => blobsRepo.get(sha256) !== undefined,
     modelsUsingBlob: (sha256) => filesRepo.modelsOfBlob(sha256),
-    collectGarbage: () => dropUnreferenced(blobsRepo.garbage().map((b) => b.digest)),
+    collectGarbage,
     removeOrphanBlob(sha256) {
       const row = blobsRepo.get(sha256);
       if (row) return dropUnreferenced([sha256]).bytes;
