@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import { rollupEvents } from '../accounting/rollup.js';
+import type { Cache } from '../cache/types.js';
+import { maintenanceOf } from '../cache/maintenanceApi.js';
+import { removeOrphanBlob } from './removeOrphans.js';
+import { scanOrphans } from './scanOrphans.js';
+import { STALE_MS, type MaintenanceDeps, type OptimizeResult } from './types.js';
+
+/**
+ * optimize, as named steps that each return stats: sweep temp files, remove orphan blobs, evict LRU
+ * models down to the low watermark, roll old events into daily totals, compact the index.
+ */
+export async function optimize(deps: MaintenanceDeps): Promise<OptimizeResult> {
+  const { cache } = deps;
+  const dbBytesBefore = indexBytes(cache);
+  const now = deps.clock();
+
+  const swept = sweepTemp(deps);
+  const orphans = removeOrphanBlobs(deps, now);
+  const evicted = evictToLowWatermark(deps);
+  const rolled = rollUpEvents(deps, now);
+  compactIndex(cache);
+  const dbBytesAfter = indexBytes(cache);
+
+  const result: OptimizeResult = {
+    sweptTempBytes: swept.bytes,
+    orphanBlobs: orphans.count,
+    orphanBytes: orphans.bytes,
+    evictedModels: evicted.models,
+    evictedBytes: evicted.bytes,
+    freedBytes: swept.bytes + orphans.bytes + evicted.bytes + Math.max(0, dbBytesBefore - dbBytesAfter),
+    dbBytesBefore,
+    dbBytesAfter,
+    eventsRolled: rolled.rowsRolled,
+    daysTouched: rolled.daysTouched,
+  };
+  deps.logger.info(result, 'optimize done');
+  return result;
+}
+
+/** Every tmp/ entry no writer or admission of this process is using. */
+function sweepTemp(deps: MaintenanceDeps): { bytes: number } {
+  return { bytes: maintenanceOf(deps.cache).sweepTmp().bytes };
+}
+
+/**
+ * Unreferenced blobs nothing in flight holds (through the cache, which keeps its totals right), then
+ * whatever else under blobs/ no row names (stray files, links, directories).
+ */
+function removeOrphanBlobs(deps: MaintenanceDeps, now: number): { count: number; bytes: number } {
+  const maint = maintenanceOf(deps.cache);
+  const gc = maint.collectGarbage();
+  let count = gc.blobs;
+  let bytes = gc.bytes;
+  const scan = scanOrphans(deps.cache, { now, staleMs: deps.staleMs ?? STALE_MS });
+  for (const b of scan.blobs) {
+    if (b.wellFormed && maint.hasBlob(b.digest)) continue; // held by a download in flight
+    if (!removeOrphanBlob(deps.cache, b)) continue;
+    count++;
+    bytes += b.bytes;
+  }
+  return { count, bytes };
+}
+
+/**
+ * Least recently used first (ties: lower id), never pinned or leased, until usage is at or under
+ * lowWatermark × limit — the same order as the LRU planner, but driven by the bytes each eviction
+ * really frees (shared blobs free less than a model's size), so it never stops short.
+ */
+function evictToLowWatermark(deps: MaintenanceDeps): { models: number; bytes: number } {
+  const { cache } = deps;
+  const t = cache.totals();
+  const target = Math.floor(t.limitBytes * t.lowWatermark);
+  let models = 0;
+  let bytes = 0;
+  if (t.usedBytes <= target) return { models, bytes };
+  const candidates = cache
+    .list()
+    .filter((m) => !m.pinned && !deps.isLeased(m.id))
+    .sort((a, b) => a.lastAccess - b.lastAccess || a.id - b.id);
+  for (const m of candidates) {
+    if (cache.totals().usedBytes <= target) break;
+    bytes += cache.evict(m.id, 'lru');
+    models++;
+  }
+  return { models, bytes };
+}
+
+function rollUpEvents(deps: MaintenanceDeps, now: number): { rowsRolled: number; daysTouched: number } {
+  deps.flushAccounting();
+  return rollupEvents(deps.cache.db, { olderThanMs: deps.retentionMs(), now });
+}
+
+/** WAL checkpoint, VACUUM, ANALYZE, then truncate the WAL that VACUUM filled. */
+function compactIndex(cache: Cache): void {
+  cache.flush();
+  const db = cache.db;
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.exec('VACUUM');
+  db.exec('ANALYZE');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
+/** Size of index.db plus its WAL. */
+function indexBytes(cache: Cache): number {
+  let n = 0;
+  for (const p of [cache.layout.db, `${cache.layout.db}-wal`]) {
+    try {
+      n += fs.statSync(p).size;
+    } catch {
+      // no WAL file
+    }
+  }
+  return n;
+}

@@ -1,0 +1,118 @@
+import type { Cache, ModelRecord } from '../cache/types.js';
+
+export interface MaintenanceLogger {
+  info(o: object, m?: string): void;
+  warn(o: object, m?: string): void;
+  error(o: object, m?: string): void;
+}
+
+/** What the maintenance commands need from their host (the daemon, or the CLI holding the cache lock). */
+export interface MaintenanceDeps {
+  cache: Cache;
+  isLeased: (modelId: number) => boolean;
+  clock: () => number;
+  logger: MaintenanceLogger;
+  /** Re-fetches a damaged model through the model service (which re-downloads missing blob files). */
+  refetch: (m: ModelRecord) => Promise<{ hit: boolean }>;
+  retentionMs: () => number;
+  flushAccounting: () => void;
+  /**
+   * How old (by `clock`) a temp file or an unreferenced blob row must be before it counts as an orphan.
+   * A download in progress keeps temp files and committed-but-not-yet-admitted blobs (refcount 0) that
+   * must not be swept. Default STALE_MS; pass 0 when the caller holds the cache exclusively.
+   */
+  staleMs?: number;
+  /** Hash threads for verify/import. Default os.availableParallelism(). */
+  hashThreads?: number;
+}
+
+/** One hour: no live download leaves a temp file or a pending blob untouched that long (stall timeout is seconds). */
+export const STALE_MS = 60 * 60 * 1000;
+
+export type VerifyStatus = 'ok' | 'corrupted' | 'missing' | 'repaired';
+
+/** Same shape as the CLI's VerifyResult (src/cli/commands/maintenance.ts), plus `orphans.snapshots`. */
+export interface VerifyResult {
+  ok: boolean;
+  mode: 'full' | 'quick';
+  models: Array<{ model: string; status: VerifyStatus; corrupted: string[]; missing: string[] }>;
+  orphans: {
+    /** Blob files no live index row names (no row, a refcount-0 row, or not a regular file). */
+    blobs: Array<{ digest: string; bytes: number }>;
+    /** Stale entries of tmp/ (absolute paths). */
+    temp: Array<{ path: string; bytes: number }>;
+    /** Blob rows whose blob file is missing. */
+    rows: number;
+    /** Directories under snapshots/ that no model owns (absolute paths). */
+    snapshots: Array<{ path: string; bytes: number }>;
+  };
+  filesChecked: number;
+  bytesHashed: number;
+  durationMs: number;
+  /** Model keys re-fetched successfully, and orphans removed ('orphan blob <digest>', ...). */
+  repaired: string[];
+  /** Problems still present when verify returns (after repair). */
+  problems: number;
+}
+
+export interface VerifyOptions {
+  models?: number[];
+  quick: boolean;
+  repair: boolean;
+  onProgress?: (d: { doneBytes: number; totalBytes: number; file: string }) => void;
+}
+
+export interface CleanOptions {
+  dryRun: boolean;
+  corrupted: boolean;
+  partial: boolean;
+  olderThanMs: number | null;
+  all: boolean;
+  models: number[];
+}
+
+/** Same shape as the CLI's CleanResult. kind: 'model' | 'blob' | 'row' | 'temp' | 'snapshot' | 'quarantine'. */
+export interface CleanResult {
+  dryRun: boolean;
+  removed: Array<{ kind: string; name: string; bytes: number }>;
+  skipped: Array<{ model: string; reason: string }>;
+  freedBytes: number;
+}
+
+export interface OptimizeResult {
+  sweptTempBytes: number;
+  orphanBlobs: number;
+  orphanBytes: number;
+  evictedModels: number;
+  evictedBytes: number;
+  /** Disk bytes freed: temp + orphan blobs + evicted + index shrink. */
+  freedBytes: number;
+  dbBytesBefore: number;
+  dbBytesAfter: number;
+  eventsRolled: number;
+  daysTouched: number;
+}
+
+export type RestoreLayout = 'plain' | 'hf' | 'whisperkit';
+export type RestoreMethod = 'clone' | 'hardlink' | 'copy' | 'mixed';
+
+export interface RestoreOptions {
+  model: ModelRecord;
+  to: string;
+  layout: RestoreLayout;
+  /** '<repo>@<revision>[:<subfolder>]': the revision names refs/<revision> in the hf layout. */
+  ref: string;
+}
+
+export interface RestoreResult {
+  path: string;
+  files: number;
+  bytes: number;
+  method: RestoreMethod;
+  layout: string;
+}
+
+export interface ImportResult {
+  imported: Array<{ model: string; files: number; bytes: number }>;
+  refused: Array<{ path: string; reason: string }>;
+}
