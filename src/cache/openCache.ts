@@ -33,8 +33,12 @@ export interface CacheLogger {
   debug(msg: string, obj?: object): void;
 }
 
-/** Points inside admit() where a test (or tracer) may observe progress. Runs synchronously. */
-export type AdmitStage = 'linked' | 'published';
+/**
+ * Points where a test (or tracer) may observe progress; the hook runs synchronously.
+ * 'linked': admit built the tree under tmp/; 'published': admit renamed it into snapshots/, index not yet
+ * written; 'evict-indexed': evict committed its index transaction, files not yet removed.
+ */
+export type CacheStage = 'linked' | 'published' | 'evict-indexed';
 
 export interface OpenCacheOptions {
   cacheDir: string;
@@ -50,8 +54,8 @@ export interface OpenCacheOptions {
    * Only refcount-0 blobs are ever collected.
    */
   blobHoldMs?: number;
-  /** Observation hook inside admit() (tests use it to SIGKILL mid-admission). */
-  onAdmitStage?: (stage: AdmitStage, key: string) => void;
+  /** Observation hook inside admit() and evict() (tests use it to SIGKILL at those points). */
+  onStage?: (stage: CacheStage, key: string) => void;
 }
 
 const NOOP_LOGGER: CacheLogger = { info() {}, warn() {}, error() {}, debug() {} };
@@ -312,7 +316,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     const size = req.files.reduce((s, f) => s + f.size, 0);
     try {
       const fingerprints = buildTree(key, tmpDir, req.files);
-      opts.onAdmitStage?.('linked', key);
+      opts.onStage?.('linked', key);
       fs.mkdirSync(path.dirname(final), { recursive: true });
       try {
         fs.renameSync(tmpDir, final);
@@ -326,7 +330,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       }
       published = true;
       fsyncDirSync(path.dirname(final));
-      opts.onAdmitStage?.('published', key);
+      opts.onStage?.('published', key);
 
       let modelId = 0;
       db.transaction(() => {
@@ -532,6 +536,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     const dir = dirOf.get(modelId)!;
     const zero: string[] = [];
     let freedEstimate = 0;
+    let intent = 0;
     db.transaction(() => {
       const counts = filesRepo.blobCounts(modelId);
       for (const { blob, n } of counts) blobsRepo.addRef(blob, -n);
@@ -545,9 +550,13 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
         }
       }
       logRepo.insertEviction(clock(), m.key, freedEstimate, reason);
+      // The snapshot dir is now unowned: an admissions row marks it in flux until it is gone, so a crash
+      // before the removal is cleaned up by recovery (which removes an unowned dir of a leftover row).
+      intent = admissionsRepo.insert(m.key, dir, clock());
     })();
     forget(modelId);
-    removeSnapshotDir(dir);
+    opts.onStage?.('evict-indexed', m.key);
+    if (removeSnapshotDir(dir) !== null) admissionsRepo.remove(intent);
     const freed = dropUnreferenced(zero).bytes;
     log.info('model evicted', { model: m.key, reason, bytes: freed });
     return freed;
@@ -611,15 +620,16 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
 
   // ---- small things -------------------------------------------------------------------------------
 
-  function removeSnapshotDir(dir: string): boolean {
+  /** Removes a snapshot dir (relative to snapshots/). Returns whether it existed, or null when removal failed. */
+  function removeSnapshotDir(dir: string): boolean | null {
     const abs = path.join(layout.snapshots, ...dir.split('/'));
-    if (!abs.startsWith(layout.snapshots + path.sep)) return false;
+    if (!abs.startsWith(layout.snapshots + path.sep)) return null;
     const existed = fs.existsSync(abs);
     try {
       fs.rmSync(abs, { recursive: true, force: true });
     } catch (err) {
       log.warn('could not remove snapshot dir', { dir: abs, error: (err as Error).message });
-      return false;
+      return null;
     }
     try {
       fs.rmdirSync(path.dirname(abs));

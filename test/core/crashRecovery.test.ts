@@ -25,7 +25,7 @@ const stop = (s) => { process.stdout.write(s + '\\n'); block(); };
 let armed = false;
 const cache = openCache({
   cacheDir, limitBytes: 1e9, lowWatermark: 0.9,
-  onAdmitStage: (s, key) => { if (armed && s === stage && key.startsWith(target)) stop(s); },
+  onStage: (s, key) => { if (armed && s === stage && key.startsWith(target)) stop(s); },
 });
 const file = (p, text) => {
   const buf = Buffer.from(text);
@@ -40,6 +40,9 @@ if (!cache.getModel('org/keep@c1')) {
 }
 process.stdout.write('kept\\n');
 armed = true;
+if (stage === 'evict-indexed') {
+  cache.evict(cache.getModel('org/keep@c1').id, 'evict');
+}
 if (stage === 'writing') {
   const w = await cache.openWriter({ size: big.length, sha256: crypto.createHash('sha256').update(big).digest('hex') });
   await w.write(Buffer.from(big.slice(0, 1000)));
@@ -141,6 +144,15 @@ describe('SIGKILL mid-admission, then reopen', () => {
       expect(listFiles(path.join(after.layout.snapshots, 'org--victim', 'c1'))).toEqual(['dir/v.bin', 'shared.json', 'x']);
     });
   }
+
+  it('killed mid-eviction (index written, files not yet removed): nothing of the model is left', async () => {
+    await runAndKill('evict-indexed', 'org/keep', 'evict-indexed');
+    const { recovery, models, layout } = reopenAndCheck();
+    expect(models).toEqual([]);
+    expect(recovery).toMatchObject({ admissions: 1, snapshotDirsRemoved: 1, blobsRemoved: 2 });
+    expect(listFiles(layout.snapshots)).toEqual([]);
+    expect(listFiles(layout.blobs)).toEqual([]);
+  });
 
   it('killed while replacing a ready snapshot: the model is marked damaged, never served half-swapped', async () => {
     await runAndKill('published', 'org/keep', 'published');
