@@ -1,0 +1,154 @@
+import type Database from 'better-sqlite3';
+
+/** One `get` as the daemon saw it (DESIGN §9 definitions of hit / miss / error). */
+export interface RequestRecord {
+  /** Epoch ms; defaults to the recorder's clock at record() time. */
+  ts?: number | undefined;
+  /** The snapshot key when known, else the requested reference. */
+  model: string;
+  outcome: 'hit' | 'miss' | 'error';
+  bytesServed: number;
+  bytesDownloaded: number;
+  durationMs: number;
+  client?: string | null | undefined;
+  run?: string | null | undefined;
+  errorCode?: string | null | undefined;
+  /** For hits: the last measured fetch time of the model. */
+  savedMs?: number | undefined;
+}
+
+export interface RecorderOptions {
+  /** Buffered records are written at most this long after the first of them arrived. */
+  flushIntervalMs: number;
+  /** A flush happens as soon as this many records are buffered. */
+  flushBatch: number;
+  clock?: () => number;
+  /** Called when a timer-driven flush fails (the records stay buffered for the next flush). */
+  onError?: (err: unknown) => void;
+}
+
+export interface Recorder {
+  /** Buffers one event in memory: no I/O unless the batch is now full. */
+  record(e: RequestRecord): void;
+  /** Writes every buffered event in one transaction. Throws if the write fails (events stay buffered). */
+  flush(): void;
+  /** Flushes and stops the timer; later record() calls are dropped (the index is going away). */
+  close(): void;
+  /** Events buffered and not yet written. */
+  pending(): number;
+}
+
+interface Row {
+  ts: number;
+  model: string;
+  outcome: string;
+  bytes_served: number;
+  bytes_downloaded: number;
+  duration_ms: number;
+  client: string | null;
+  run_id: string | null;
+  error_code: string | null;
+  saved_ms: number;
+}
+
+/** Buffered events beyond this many are dropped (oldest first) if the index keeps refusing writes. */
+const MAX_BUFFER = 100_000;
+
+/**
+ * Batched accounting writer. Invariants:
+ *  - a record() is a push onto an array, so a hit costs no write and no fsync of its own;
+ *  - each flush is ONE transaction running ONE prepared INSERT per buffered event;
+ *  - a failed flush loses nothing: the events stay buffered (bounded by MAX_BUFFER);
+ *  - the timer is unref'd: it never keeps the process alive; close() flushes what is left.
+ */
+export function createRecorder(db: Database.Database, opts: RecorderOptions): Recorder {
+  const clock = opts.clock ?? Date.now;
+  const batch = Math.max(1, Math.floor(opts.flushBatch));
+  const interval = Math.max(1, opts.flushIntervalMs);
+  const insert = db.prepare<Row>(
+    `INSERT INTO events (ts, model, outcome, bytes_served, bytes_downloaded, duration_ms, client, run_id, error_code, saved_ms)
+     VALUES (@ts, @model, @outcome, @bytes_served, @bytes_downloaded, @duration_ms, @client, @run_id, @error_code, @saved_ms)`,
+  );
+  const writeAll = db.transaction((rows: Row[]) => {
+    for (const r of rows) insert.run(r);
+  });
+
+  let buffer: Row[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  function flush(): void {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (buffer.length === 0) return;
+    const rows = buffer;
+    buffer = [];
+    try {
+      writeAll(rows);
+    } catch (err) {
+      buffer = rows.concat(buffer);
+      if (buffer.length > MAX_BUFFER) buffer = buffer.slice(buffer.length - MAX_BUFFER);
+      if (!closed) arm();
+      throw err;
+    }
+  }
+
+  function arm(): void {
+    if (timer || closed) return;
+    timer = setTimeout(() => {
+      timer = null;
+      try {
+        flush();
+      } catch (err) {
+        opts.onError?.(err);
+      }
+    }, interval);
+    timer.unref();
+  }
+
+  return {
+    record(e) {
+      if (closed) return;
+      buffer.push(toRow(e, clock));
+      if (buffer.length >= batch) flush();
+      else arm();
+    },
+    flush,
+    close() {
+      if (closed) return;
+      try {
+        flush();
+      } finally {
+        closed = true;
+        if (timer) clearTimeout(timer);
+        timer = null;
+      }
+    },
+    pending: () => buffer.length,
+  };
+}
+
+function toRow(e: RequestRecord, clock: () => number): Row {
+  return {
+    ts: Math.trunc(e.ts ?? clock()),
+    model: e.model,
+    outcome: e.outcome,
+    bytes_served: nonNegInt(e.bytesServed),
+    bytes_downloaded: nonNegInt(e.bytesDownloaded),
+    duration_ms: nonNeg(e.durationMs),
+    client: e.client || null,
+    run_id: e.run || null,
+    error_code: e.errorCode ?? null,
+    saved_ms: e.outcome === 'hit' ? nonNeg(e.savedMs ?? 0) : 0,
+  };
+}
+
+function nonNeg(n: number): number {
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+function nonNegInt(n: number): number {
+  return Math.round(nonNeg(n));
+}
