@@ -177,11 +177,12 @@ export interface ParsedFamily {
 }
 
 export class PrometheusParseError extends Error {
+  /** `line` is 1-based; null for a family-level problem (e.g. a histogram's buckets). */
   constructor(
-    readonly line: number,
+    readonly line: number | null,
     message: string,
   ) {
-    super(`line ${line}: ${message}`);
+    super(line === null ? message : `line ${line}: ${message}`);
     this.name = 'PrometheusParseError';
   }
 }
@@ -277,21 +278,21 @@ function checkHistogram(f: ParsedFamily): void {
     if (!g) groups.set(key, (g = { buckets: [] }));
     if (s.name === `${f.name}_bucket`) {
       const bound = parseValue(le!);
-      if (bound === null) throw new PrometheusParseError(0, `${f.name}: bad le ${JSON.stringify(le)}`);
+      if (bound === null) throw new PrometheusParseError(null, `${f.name}: bad le ${JSON.stringify(le)}`);
       g.buckets.push([bound, s.value]);
     } else if (s.name === `${f.name}_sum`) g.sum = s.value;
     else if (s.name === `${f.name}_count`) g.count = s.value;
-    else throw new PrometheusParseError(0, `${f.name}: unexpected sample ${s.name}`);
+    else throw new PrometheusParseError(null, `${f.name}: unexpected sample ${s.name}`);
   }
   for (const g of groups.values()) {
     g.buckets.sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < g.buckets.length; i++) {
-      if (g.buckets[i]![1] < g.buckets[i - 1]![1]) throw new PrometheusParseError(0, `${f.name}: buckets are not cumulative`);
+      if (g.buckets[i]![1] < g.buckets[i - 1]![1]) throw new PrometheusParseError(null, `${f.name}: buckets are not cumulative`);
     }
     const inf = g.buckets.find(([b]) => b === Infinity);
-    if (!inf) throw new PrometheusParseError(0, `${f.name}: no +Inf bucket`);
-    if (g.sum === undefined || g.count === undefined) throw new PrometheusParseError(0, `${f.name}: missing _sum or _count`);
-    if (inf[1] !== g.count) throw new PrometheusParseError(0, `${f.name}: +Inf bucket ${inf[1]} differs from _count ${g.count}`);
+    if (!inf) throw new PrometheusParseError(null, `${f.name}: no +Inf bucket`);
+    if (g.sum === undefined || g.count === undefined) throw new PrometheusParseError(null, `${f.name}: missing _sum or _count`);
+    if (inf[1] !== g.count) throw new PrometheusParseError(null, `${f.name}: +Inf bucket ${inf[1]} differs from _count ${g.count}`);
   }
 }
 

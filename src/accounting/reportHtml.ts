@@ -128,7 +128,6 @@ svg .legend, svg .label, svg .value { font-size: 12px; }
 svg .grid { stroke: var(--line); stroke-width: 1; }
 svg .axis { stroke: #98a2b3; stroke-width: 1; }
 svg .target { stroke: #344054; stroke-width: 1.5; stroke-dasharray: 5 4; }
-svg .target-label { fill: #344054; font-weight: 600; }
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }
 th, td { padding: 7px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { background: #f2f4f7; font-size: 12px; color: #475467; font-weight: 600; }

@@ -87,11 +87,9 @@ export function barChartSvg(spec: BarChartSpec): string {
   parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${M.top + plotH}" y2="${M.top + plotH}" class="axis"/>`);
   if (spec.target) {
     const ty = n(y(spec.target.value));
-    parts.push(
-      `<line x1="${M.left}" x2="${W - M.right}" y1="${ty}" y2="${ty}" class="target"/>`,
-      `<text x="${W - M.right}" y="${n(y(spec.target.value) - 5)}" text-anchor="end" class="target-label">${escapeHtml(spec.target.label)}</text>`,
-    );
+    parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${ty}" y2="${ty}" class="target"/>`);
   }
+  // Legend above the plot: one swatch per series, then the target's dashed line.
   let lx = M.left;
   for (const s of series) {
     parts.push(
@@ -99,6 +97,12 @@ export function barChartSvg(spec: BarChartSpec): string {
       `<text x="${lx + 17}" y="18" class="legend">${escapeHtml(s.name)}</text>`,
     );
     lx += 30 + s.name.length * 7.5;
+  }
+  if (spec.target) {
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 22}" y1="14" y2="14" class="target"/>`,
+      `<text x="${lx + 28}" y="18" class="legend">${escapeHtml(spec.target.label)}</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('');
@@ -130,7 +134,7 @@ export function rateBarsSvg(spec: { title: string; rows: HBarRow[]; target?: num
   }
   spec.rows.forEach((r, i) => {
     const yy = top + i * rowH;
-    const label = r.label.length > 42 ? `${r.label.slice(0, 20)}…${r.label.slice(-21)}` : r.label;
+    const label = shortLabel(r.label);
     parts.push(`<text x="${labelW}" y="${yy + 17}" text-anchor="end" class="label">${escapeHtml(label)}<title>${escapeHtml(r.label)}</title></text>`);
     if (r.value !== null) {
       parts.push(
@@ -145,4 +149,10 @@ export function rateBarsSvg(spec: { title: string; rows: HBarRow[]; target?: num
   }
   parts.push('</svg>');
   return parts.join('');
+}
+
+/** A chart label for a model key: the commit cut to 7 hex digits, then the middle elided past 44 characters. */
+export function shortLabel(key: string): string {
+  const s = key.replace(/@([0-9a-f]{7})[0-9a-f]{33}$/, '@$1');
+  return s.length > 44 ? `${s.slice(0, 21)}…${s.slice(-22)}` : s;
 }
