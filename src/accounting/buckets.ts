@@ -115,7 +115,16 @@ export interface Duration {
   client: string;
 }
 
-/** Durations of the raw events of one outcome in scope, ascending by ms; rolled-up days have none. */
+/** Durations (ms, ascending) of the raw events of one outcome in scope; rolled-up days have none. */
+export function readDurationsMs(db: Database.Database, scope: Scope, outcome: 'hit' | 'miss'): number[] {
+  const ev = eventsWhere(scope, ['outcome = @outcome']);
+  return db
+    .prepare(`SELECT duration_ms FROM events ${ev.sql} ORDER BY duration_ms`)
+    .pluck()
+    .all({ ...ev.params, outcome }) as number[];
+}
+
+/** As readDurationsMs, each with the keys a breakdown groups by. */
 export function readDurations(db: Database.Database, scope: Scope, outcome: 'hit' | 'miss'): Duration[] {
   const ev = eventsWhere(scope, ['outcome = @outcome']);
   return db

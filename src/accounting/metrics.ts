@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { readBuckets, readDurations } from './buckets.js';
+import { readBuckets, readDurationsMs } from './buckets.js';
 import { cumulativeHistogram, groupBuckets, sumBuckets } from './statsMath.js';
 
 /** Gauges only the daemon knows (the index does not). */
@@ -41,8 +41,8 @@ export function collectMetrics(db: Database.Database, gauges: MetricGauges, opts
   const buckets = readBuckets(db, scope);
   const t = sumBuckets(buckets);
   // Raw misses at their own time; each rolled-up miss at its row's mean miss time (only totals survive).
-  const observations: Array<{ value: number; count: number }> = readDurations(db, scope, 'miss').map((d) => ({
-    value: d.ms / 1000,
+  const observations: Array<{ value: number; count: number }> = readDurationsMs(db, scope, 'miss').map((ms) => ({
+    value: ms / 1000,
     count: 1,
   }));
   for (const b of buckets) {

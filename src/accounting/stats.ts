@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { type Duration, lastResetMs, readBuckets, readDurations, type Scope } from './buckets.js';
+import { type Duration, lastResetMs, readBuckets, readDurations, readDurationsMs, type Scope } from './buckets.js';
 import { getRun, type RunRecord } from './runs.js';
 import { type Bucket, groupBuckets, hitLatency, missPenaltyMs, sumBuckets, type Totals } from './statsMath.js';
 
@@ -91,12 +91,10 @@ const APPROXIMATE_WHEN_ROLLED = ['medianHitMs', 'missPenaltyMs', 'lookupP50Ms', 
 export function queryStats(db: Database.Database, q: StatsQuery): Stats {
   const { scope, resetAt, sinceFrom } = resolveScope(db, q);
   const buckets = readBuckets(db, scope);
-  const hitDurations = readDurations(db, scope, 'hit');
+  // Breakdowns need each hit's group keys; plain totals only the sorted times.
+  const hitDurations = q.by ? readDurations(db, scope, 'hit') : null;
   const t = sumBuckets(buckets);
-  const lat = hitLatency(
-    hitDurations.map((d) => d.ms),
-    t,
-  );
+  const lat = hitLatency(hitDurations ? hitDurations.map((d) => d.ms) : readDurationsMs(db, scope, 'hit'), t);
   const stats: Stats = {
     hits: t.hits,
     misses: t.misses,
@@ -123,7 +121,7 @@ export function queryStats(db: Database.Database, q: StatsQuery): Stats {
     approximations: t.rolledUpHits > 0 ? [...APPROXIMATE_WHEN_ROLLED] : [],
   };
   if (q.by) {
-    stats.breakdown = breakdown(buckets, hitDurations, q.by).map((g) => {
+    stats.breakdown = breakdown(buckets, hitDurations!, q.by).map((g) => {
       const { key, ...rest } = g;
       return { [q.by!]: key, ...rest };
     });
