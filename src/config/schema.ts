@@ -1,0 +1,235 @@
+import * as z from 'zod';
+import { DURATION_HINT, DURATION_PATTERN, SIZE_HINT, SIZE_PATTERN, formatBytes, parseDuration, parseSize, showValue } from './units.js';
+
+/**
+ * The shape of cache-config.json, as zod 4 schemas. Parsing it validates the file and turns sizes into
+ * bytes and durations into milliseconds; defaults, env overrides and path resolution happen later
+ * (resolve.ts), because they need the file's location, the home dir and the environment.
+ * Every object is strict: an unknown key is an error. The JSON Schema for editors is emitted from
+ * this same schema for its input side (jsonSchema.ts).
+ */
+
+type Msg = { input?: unknown };
+
+function sizeField(description: string | null, min = 0) {
+  const msg = (iss: Msg) => `expected ${SIZE_HINT}, got ${showValue(iss.input)}`;
+  return z
+    .union(
+      [
+        z.number({ error: msg }).int({ error: msg }).min(0, { error: msg }),
+        z.string({ error: msg }).regex(SIZE_PATTERN, { error: msg }),
+      ],
+      { error: msg },
+    )
+    .meta(description === null ? {} : { description })
+    .transform((v, ctx) => {
+      let n: number;
+      try {
+        n = parseSize(v);
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', message: (err as Error).message, input: v });
+        return z.NEVER;
+      }
+      if (n < min) {
+        ctx.issues.push({ code: 'custom', message: `must be at least ${min === 1 ? '1 byte' : min < 1e6 ? `${min} bytes` : formatBytes(min)}, got ${showValue(v)}`, input: v });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
+
+function durationField(description: string | null, min = 0) {
+  const msg = (iss: Msg) => `expected ${DURATION_HINT}, got ${showValue(iss.input)}`;
+  return z
+    .union(
+      [
+        z.number({ error: msg }).int({ error: msg }).min(0, { error: msg }),
+        z.string({ error: msg }).regex(DURATION_PATTERN, { error: msg }),
+      ],
+      { error: msg },
+    )
+    .meta(description === null ? {} : { description })
+    .transform((v, ctx) => {
+      let n: number;
+      try {
+        n = parseDuration(v);
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', message: (err as Error).message, input: v });
+        return z.NEVER;
+      }
+      if (n < min) {
+        ctx.issues.push({ code: 'custom', message: `must be at least ${min} ms, got ${showValue(v)}`, input: v });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
+
+const PATH_NOTE = 'Relative paths resolve against this file\'s folder; "~" is the home directory.';
+
+function barePath() {
+  return z
+    .string()
+    .min(1)
+    .refine((s) => !s.includes('\0'), { error: 'must not contain a NUL byte' });
+}
+
+function pathField(description: string) {
+  return barePath().describe(`${description} ${PATH_NOTE}`);
+}
+
+function intField(description: string, min: number, max: number) {
+  return z.number().int().min(min).max(max).describe(description);
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const nameKey = (what: string) =>
+  z.string().regex(NAME_PATTERN, {
+    error: (iss: Msg) =>
+      `${what} ${showValue(iss.input)} must start with a letter or digit and hold only letters, digits, ".", "_" and "-"`,
+  });
+
+const huggingFaceOrigin = z
+  .strictObject({
+    type: z.literal('huggingface'),
+    endpoint: z
+      .url({ protocol: /^https?$/, error: (iss: Msg) => `expected an http(s) URL, got ${showValue(iss.input)}` })
+      .describe('Hub base URL. Default: $HF_ENDPOINT, else https://huggingface.co.')
+      .optional(),
+    token: z
+      .string()
+      .min(1)
+      .nullable()
+      .describe(
+        'Access token. Prefer HF_TOKEN or the huggingface_hub token file ($HF_HOME/token), which are used when this is absent; null sends no token at all.',
+      )
+      .optional(),
+  })
+  .describe('The Hugging Face Hub HTTP API (or a server speaking it).');
+
+const directoryOrigin = z
+  .strictObject({
+    type: z.literal('directory'),
+    path: pathField('Root of a mirror laid out as <path>/<repo>/<file>.'),
+  })
+  .describe('A local or mounted mirror, for air-gapped CI.');
+
+const originSchema = z.discriminatedUnion('type', [huggingFaceOrigin, directoryOrigin]);
+
+const downloadSchema = z
+  .strictObject({
+    concurrency: intField('Files downloaded at once, over all origins. Default 4.', 1, 256).optional(),
+    perOrigin: intField('Files downloaded at once from one origin. Default 4.', 1, 256).optional(),
+    retries: intField('Retries of a failed request (5xx, 429, network) with backoff. Default 4.', 0, 100).optional(),
+    stallTimeout: durationField('A download making no progress this long is aborted. Default "30s".', 1).optional(),
+    retryBase: durationField('First backoff delay, doubled per retry. Default "500ms".', 1).optional(),
+    retryMax: durationField('Longest backoff delay. Default "30s".', 1).optional(),
+    minFree: sizeField('Keep at least this much free on the cache disk. Default "100MB".').optional(),
+  })
+  .describe('Download behaviour.');
+
+const accountingSchema = z
+  .strictObject({
+    retention: durationField('Keep per-request events this long, then roll them into daily totals. Default "90d".', 1).optional(),
+    flushInterval: durationField('Write buffered events at least this often. Default "250ms".', 1).optional(),
+    flushBatch: intField('Write buffered events once this many are waiting. Default 256.', 1, 1_000_000).optional(),
+  })
+  .describe('Request accounting in the index.');
+
+const logSchema = z
+  .strictObject({
+    level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .describe('Default "info".')
+      .optional(),
+    file: barePath()
+      .nullable()
+      .describe(`Daemon log file (JSON lines). Default <cacheDir>/daemon.log. ${PATH_NOTE}`)
+      .optional(),
+  })
+  .describe('Daemon logging.');
+
+const metricsSchema = z
+  .strictObject({
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .nullable()
+      .describe('Port of an optional Prometheus listener on 127.0.0.1 (0: any free port). Default: none.')
+      .optional(),
+  })
+  .describe('Prometheus metrics over HTTP, loopback only.');
+
+const benchSuiteSchema = z
+  .strictObject({
+    command: z.string().min(1).describe('Shell command that runs the suite.'),
+    runs: intField('Timed runs per benchmark. Default 5.', 1, 1000).optional(),
+    target: durationField(null).nullable().describe('Target median wall time, shown pass/fail. Default: none.').optional(),
+    cwd: pathField('Working directory. Default: this file\'s folder.').optional(),
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+          error: (iss: Msg) => `environment variable name ${showValue(iss.input)} is not valid`,
+        }),
+        z.string(),
+      )
+      .describe('Extra environment variables.')
+      .optional(),
+  })
+  .describe('A test suite the benchmarker runs.');
+
+const benchmarkSchema = z
+  .strictObject({
+    suites: z.record(nameKey('suite name'), benchSuiteSchema).describe('Suites by name.').optional(),
+  })
+  .describe('The benchmarker.');
+
+export const configFileSchema = z
+  .strictObject({
+    $schema: z.string().describe('JSON Schema of this file, for editors; ignored.').optional(),
+    cacheDir: pathField(
+      'Cache directory. Default: ~/Library/Caches/Vocorize/models (macOS), $XDG_CACHE_HOME/vocorize/models or ~/.cache/vocorize/models (Linux). Env VOCORIZE_CACHE_DIR overrides.',
+    ).optional(),
+    socketPath: pathField(
+      'Daemon socket. Default <cacheDir>/run/daemon.sock. Must be shorter than 104 bytes (macOS) or 108 (Linux). Env VOCORIZE_CACHE_SOCKET overrides.',
+    ).optional(),
+    maxSize: sizeField('Cache size limit: "5GB", "750MB" (decimal), "4GiB" (binary) or bytes. Default "5GB".', 1).optional(),
+    lowWatermark: z
+      .number()
+      .gt(0)
+      .lte(1)
+      .describe('Eviction frees space down to maxSize * lowWatermark. In (0, 1]; default 0.9.')
+      .optional(),
+    origins: z
+      .array(originSchema)
+      .describe('Where models come from, tried in order. Default: [{"type": "huggingface"}].')
+      .optional(),
+    models: z
+      .record(nameKey('alias'), z.string().min(1).describe('<repo>[@<revision>][:<subfolder>]'))
+      .describe('Aliases: name -> model reference.')
+      .optional(),
+    download: downloadSchema.optional(),
+    leaseTtl: durationField('A lease not renewed or released ends after this. Default "30m".', 1).optional(),
+    revalidateAfter: durationField('Re-resolve a branch to its commit in the background after this. Default "24h".').optional(),
+    offline: z
+      .boolean()
+      .describe('Never contact an origin. Also on with HF_HUB_OFFLINE=1; VOCORIZE_CACHE_OFFLINE=1/0 overrides both.')
+      .optional(),
+    accounting: accountingSchema.optional(),
+    log: logSchema.optional(),
+    metrics: metricsSchema.optional(),
+    benchmark: benchmarkSchema.optional(),
+    frameLimit: sizeField('Largest socket frame accepted. Default "1MiB".', 1024).optional(),
+  })
+  .meta({
+    title: 'vocorize model cache: cache-config.json',
+    description:
+      'Configuration of the vocorize model cache daemon and CLI. Sizes: "5GB", "750MB", "4GiB" or bytes. Durations: "500ms", "30s", "30m", "24h", "7d" or milliseconds.',
+  });
+
+/** The file as written (sizes and durations as strings or numbers). */
+export type ConfigFileInput = z.input<typeof configFileSchema>;
+/** The file after validation (sizes in bytes, durations in ms, paths not yet resolved). */
+export type ConfigFile = z.output<typeof configFileSchema>;
