@@ -1,0 +1,278 @@
+import { z } from 'zod';
+import { ErrorCodes, type ErrorShape } from '../errors.js';
+
+/**
+ * The socket protocol as one closed set of methods (docs/protocol.md is the prose version).
+ *
+ * Wire: `{"type":"request","data":{"id","method","params"}}` + `\f`; replies `{"type":"response",
+ * "data":{"id","result"}}` or `{"type":"response","data":{"id","error":{code,message,retryable}}}`;
+ * progress `{"type":"progress","data":{"id",...}}`.
+ *
+ * Invariants:
+ *  - every method has a strict params schema: unknown keys, wrong types, strings and arrays over
+ *    their bounds are refused with E_BAD_REQUEST naming the field;
+ *  - schemas have no defaults or transforms, so what a client sends is what a handler receives
+ *    (`ParamsOf<M>` is both); defaults live in the handlers (e.g. `get.lease` defaults to true);
+ *  - parseRequest is pure and total: it never throws, whatever it is given.
+ *
+ * Model references are only bounded here; whether they are safe (`..`, absolute, NUL) is decided by
+ * the daemon's reference parser (E_BAD_REF).
+ */
+export const PROTOCOL_VERSION = 1 as const;
+
+export const LIMITS = {
+  /** A model reference, alias or snapshot key. */
+  modelRef: 1024,
+  /** Client labels, run ids and labels, lease ids. */
+  label: 256,
+  /** Filesystem paths (PATH_MAX on Linux). */
+  path: 4096,
+  /** Items in any array param. */
+  items: 1000,
+  /** A request id given as a string. */
+  id: 128,
+} as const;
+
+const modelRef = z.string().min(1).max(LIMITS.modelRef);
+const label = z.string().min(1).max(LIMITS.label);
+const modelList = z.array(modelRef).max(LIMITS.items);
+const absolutePath = z
+  .string()
+  .min(1)
+  .max(LIMITS.path)
+  .refine((p) => p.startsWith('/'), { message: 'must be an absolute path' })
+  .refine((p) => !p.includes('\0'), { message: 'must not contain NUL' });
+const epochMs = z.number().int();
+const durationMs = z.number().int().nonnegative();
+const empty = z.strictObject({});
+
+export const paramsSchemas = {
+  hello: z.strictObject({ client: label.optional() }),
+  get: z.strictObject({
+    model: modelRef,
+    client: label.optional(),
+    run: label.optional(),
+    /** Take a lease on the model (default true). */
+    lease: z.boolean().optional(),
+    /** Send progress events while fetching (default false). */
+    progress: z.boolean().optional(),
+  }),
+  release: z.strictObject({ lease: label }),
+  warm: z.strictObject({ models: modelList.optional(), client: label.optional(), run: label.optional() }),
+  list: empty,
+  status: empty,
+  pin: z.strictObject({ model: modelRef }),
+  unpin: z.strictObject({ model: modelRef }),
+  evict: z.strictObject({ model: modelRef }),
+  verify: z.strictObject({ models: modelList.optional(), quick: z.boolean().optional(), repair: z.boolean().optional() }),
+  clean: z.strictObject({
+    dryRun: z.boolean().optional(),
+    corrupted: z.boolean().optional(),
+    partial: z.boolean().optional(),
+    olderThanMs: durationMs.optional(),
+    all: z.boolean().optional(),
+    models: modelList.optional(),
+  }),
+  optimize: empty,
+  restore: z.strictObject({
+    model: modelRef,
+    to: absolutePath,
+    layout: z.enum(['plain', 'hf', 'whisperkit']).optional(),
+  }),
+  import: z.strictObject({ from: absolutePath }),
+  stats: z.strictObject({
+    sinceMs: epochMs.optional(),
+    run: label.optional(),
+    by: z.enum(['model', 'client', 'day']).optional(),
+    zero: z.boolean().optional(),
+  }),
+  metrics: z.strictObject({ format: z.enum(['json', 'prometheus']).optional() }),
+  report: z.strictObject({
+    sinceMs: epochMs.optional(),
+    run: label.optional(),
+    format: z.enum(['md', 'json', 'html']).optional(),
+  }),
+  runStart: z.strictObject({ label: label.optional() }),
+  runEnd: z.strictObject({ id: label }),
+  config: empty,
+  shutdown: empty,
+} as const;
+
+export type Method = keyof typeof paramsSchemas;
+export const METHODS = Object.keys(paramsSchemas) as readonly Method[];
+
+export type ParamsOf<M extends Method> = z.output<(typeof paramsSchemas)[M]>;
+
+export interface HelloResult {
+  protocol: typeof PROTOCOL_VERSION;
+  /** The daemon's package version. */
+  version: string;
+  pid: number;
+  socket: string;
+}
+
+export interface Lease {
+  id: string;
+  /** Epoch ms after which the daemon may drop the lease (unless released earlier). */
+  expiresAt: number;
+}
+
+export interface GetResult {
+  /** Absolute path of the model's snapshot folder. */
+  path: string;
+  hit: boolean;
+  /** The snapshot key (`<repo>[:<subfolder>]@<commit>`). */
+  model: string;
+  /** The canonical reference that was asked for. */
+  ref: string;
+  commit: string;
+  files: number;
+  bytes: number;
+  /** Null when the request asked for `lease: false`. */
+  lease: Lease | null;
+}
+
+export interface ReleaseResult {
+  /** False when the lease was unknown (already released, expired or never existed). */
+  released: boolean;
+}
+
+export interface RunStartResult {
+  id: string;
+  label?: string | null;
+  startedAt?: number;
+  endedAt?: number | null;
+}
+
+type Loose = Record<string, unknown>;
+
+interface Results {
+  hello: HelloResult;
+  get: GetResult;
+  release: ReleaseResult;
+  warm: Loose;
+  list: Loose;
+  status: Loose;
+  pin: Loose;
+  unpin: Loose;
+  evict: Loose;
+  verify: Loose;
+  clean: Loose;
+  optimize: Loose;
+  restore: Loose;
+  import: Loose;
+  stats: Loose;
+  metrics: Loose;
+  report: Loose;
+  runStart: RunStartResult;
+  runEnd: Loose;
+  config: Loose;
+  shutdown: Loose;
+}
+
+export type ResultOf<M extends Method> = Results[M];
+
+export type RequestId = string | number;
+
+export type ParsedRequest =
+  | { [M in Method]: { ok: true; id: RequestId; method: M; params: ParamsOf<M> } }[Method]
+  | { ok: false; id: RequestId | null; error: ErrorShape };
+
+/** Progress event payload (`type: "progress"`): always carries the request id; the rest is method-specific. */
+export interface ProgressData {
+  id: RequestId;
+  [key: string]: unknown;
+}
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A valid request id, or undefined. */
+export function validId(v: unknown): RequestId | undefined {
+  if (typeof v === 'string') return v.length <= LIMITS.id ? v : undefined;
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined;
+  return undefined;
+}
+
+function fail(id: RequestId | null, code: string, message: string, details?: Record<string, unknown>): ParsedRequest {
+  const error: ErrorShape = { code, message, retryable: false };
+  if (details) error.details = details;
+  return { ok: false, id, error };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** Shortens a user-supplied string for an error message. */
+function quote(s: string): string {
+  return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+}
+
+function issueText(issue: z.core.$ZodIssue): { field: string; message: string } {
+  const segs = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.slice(0, 5).map(quote).join(', ');
+    const field = `params${segs}${issue.keys[0] !== undefined ? `.${issue.keys[0]}` : ''}`;
+    return { field, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}` };
+  }
+  return { field: `params${segs}`, message: issue.message };
+}
+
+/**
+ * Validates the `data` of a `request` message. Total: never throws, for any input (including
+ * proxies and getters that throw); a bad id is reported with `id: null`.
+ */
+export function parseRequest(raw: unknown): ParsedRequest {
+  try {
+    return parseUnsafe(raw);
+  } catch (err) {
+    return fail(null, ErrorCodes.BAD_REQUEST, `request could not be read: ${err instanceof Error ? err.message : 'unknown error'}`);
+  }
+}
+
+function parseUnsafe(raw: unknown): ParsedRequest {
+  if (!isPlainRecord(raw)) {
+    return fail(null, ErrorCodes.BAD_FRAME, `a request must be an object {id, method, params}, got ${describe(raw)}`);
+  }
+  const idRaw = hasOwn(raw, 'id') ? raw.id : undefined;
+  const id = validId(idRaw);
+  if (id === undefined) {
+    return fail(
+      null,
+      ErrorCodes.BAD_REQUEST,
+      idRaw === undefined
+        ? 'request.id is missing (a string of at most 128 characters or a safe integer)'
+        : `request.id must be a string of at most 128 characters or a safe integer, got ${describe(idRaw)}`,
+      { field: 'id' },
+    );
+  }
+  for (const key of Object.keys(raw)) {
+    if (key !== 'id' && key !== 'method' && key !== 'params') {
+      return fail(id, ErrorCodes.BAD_REQUEST, `unknown request field ${quote(key)} (expected id, method, params)`, { field: key });
+    }
+  }
+  const method = hasOwn(raw, 'method') ? raw.method : undefined;
+  if (typeof method !== 'string') {
+    return fail(id, ErrorCodes.BAD_REQUEST, `request.method must be a string, got ${describe(method)}`, { field: 'method' });
+  }
+  if (!hasOwn(paramsSchemas, method)) {
+    return fail(id, ErrorCodes.UNKNOWN_METHOD, `unknown method ${quote(method)} (known: ${METHODS.join(', ')})`, {
+      method: method.slice(0, 64),
+    });
+  }
+  const m = method as Method;
+  const params = hasOwn(raw, 'params') ? raw.params : {};
+  const parsed = paramsSchemas[m].safeParse(params);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const { field, message } = first ? issueText(first) : { field: 'params', message: 'invalid' };
+    return fail(id, ErrorCodes.BAD_REQUEST, `${m}: ${field}: ${message}`, { method: m, field });
+  }
+  return { ok: true, id, method: m, params: parsed.data } as ParsedRequest;
+}
