@@ -234,7 +234,7 @@ describe('hostile input over a raw socket', () => {
 });
 
 describe('socket ownership', () => {
-  it('never steals a live socket (E_LOCKED) and replaces a stale one', async () => {
+  it('never steals a live socket: a second server gets E_LOCKED and the first keeps serving', async () => {
     await serve();
     const second = await createServer({ socketPath: sock, frameLimitBytes: 1024, onRequest: () => undefined }).catch((e: unknown) => e);
     expect(isCacheError(second) && second.code).toBe('E_LOCKED');
@@ -246,12 +246,11 @@ describe('socket ownership', () => {
 
   it('replaces a socket file nobody listens on', async () => {
     fs.mkdirSync(path.dirname(sock), { mode: 0o700 });
-    // A bound socket whose listener is gone: a SIGKILLed daemon leaves exactly this.
+    // A socket file with no listener, as a SIGKILLed daemon leaves it. A clean close unlinks the
+    // file, so keep a hard link to it and put it back afterwards.
     const stale = net.createServer();
     await new Promise<void>((r) => stale.listen(sock, r));
     const fd = fs.lstatSync(sock).ino;
-    // Closing unlinks; recreate the leftover file by binding without listening is not possible from
-    // node, so simulate the leftover with a hard link taken before close.
     const keep = path.join(dir, 'keep.sock');
     fs.linkSync(sock, keep);
     await new Promise<void>((r) => stale.close(() => r()));
@@ -278,5 +277,14 @@ describe('socket ownership', () => {
     const e2 = await startEchoServer(file).catch((e: unknown) => e);
     expect(isCacheError(e2) && e2.code).toBe('E_UNSAFE_PERMISSIONS');
     expect(fs.readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('refuses a socket dir owned by another user (root only: needs chown)', async () => {
+    const theirs = path.join(dir, 'theirs');
+    fs.mkdirSync(theirs, { mode: 0o700 });
+    fs.chownSync(theirs, 12345, 12345);
+    const err = await startEchoServer(path.join(theirs, 'd.sock')).catch((e: unknown) => e);
+    expect(isCacheError(err) && err.code).toBe('E_UNSAFE_PERMISSIONS');
+    expect((err as Error).message).toMatch(/owned by uid 12345/);
   });
 });
