@@ -171,6 +171,11 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
     const id = nextId++;
     let closing = false;
     let graceTimer: NodeJS.Timeout | null = null;
+    // A peer may send its requests and half-close (`printf ... | socat`): keep answering, and end
+    // our side once every request handed to onRequest has had its response.
+    socket.allowHalfOpen = true;
+    let peerEnded = false;
+    let inflight = 0;
 
     const write = (text: string): void => {
       if (closing || socket.destroyed || !socket.writable) return;
@@ -184,18 +189,9 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
     const conn: ServerConnection = {
       id,
       send(type, data) {
-        let text: string;
-        try {
-          text = encodeFrame(type, data);
-        } catch (err) {
-          if (type !== 'response') return;
-          logger.warn({ conn: id, err: String((err as Error)?.message ?? err) }, 'reply could not be serialised');
-          text = encodeFrame(
-            'response',
-            errorReply(idOf(data), ErrorCodes.INTERNAL, `the reply could not be serialised: ${String((err as Error)?.message ?? err)}`),
-          );
-        }
-        write(text);
+        if (type === 'response' && inflight > 0) inflight--;
+        reply(type, data);
+        if (peerEnded && inflight === 0) conn.close();
       },
       close() {
         if (closing) return;
@@ -207,23 +203,40 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
       },
     };
 
+    /** Writes a message without counting it as the answer to a request. */
+    function reply(type: 'response' | 'progress', data: Record<string, unknown>): void {
+      let text: string;
+      try {
+        text = encodeFrame(type, data);
+      } catch (err) {
+        if (type !== 'response') return;
+        logger.warn({ conn: id, err: String((err as Error)?.message ?? err) }, 'reply could not be serialised');
+        text = encodeFrame(
+          'response',
+          errorReply(idOf(data), ErrorCodes.INTERNAL, `the reply could not be serialised: ${String((err as Error)?.message ?? err)}`),
+        );
+      }
+      write(text);
+    }
+
     const onFrame = (text: string): void => {
       let msg: unknown;
       try {
         msg = JSON.parse(text);
       } catch (err) {
-        conn.send('response', errorReply(null, ErrorCodes.BAD_FRAME, `frame is not valid JSON: ${(err as Error).message.slice(0, 200)}`));
+        reply('response', errorReply(null, ErrorCodes.BAD_FRAME, `frame is not valid JSON: ${(err as Error).message.slice(0, 200)}`));
         return;
       }
       if (!isRecord(msg)) {
-        conn.send('response', errorReply(null, ErrorCodes.BAD_FRAME, 'a message must be a JSON object {"type": "request", "data": {...}}'));
+        reply('response', errorReply(null, ErrorCodes.BAD_FRAME, 'a message must be a JSON object {"type": "request", "data": {...}}'));
         return;
       }
       if (msg.type !== 'request') {
         const got = typeof msg.type === 'string' ? JSON.stringify(msg.type.slice(0, 64)) : typeof msg.type;
-        conn.send('response', errorReply(idOf(msg.data), ErrorCodes.BAD_FRAME, `message type must be "request", got ${got}`));
+        reply('response', errorReply(idOf(msg.data), ErrorCodes.BAD_FRAME, `message type must be "request", got ${got}`));
         return;
       }
+      inflight++;
       try {
         opts.onRequest(msg.data, conn);
       } catch (err) {
@@ -237,7 +250,7 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
       onFrame,
       onOversize: (bytes) => {
         logger.warn({ conn: id, bytes, limit: frameLimitBytes }, 'frame over the size limit; connection closed');
-        conn.send(
+        reply(
           'response',
           errorReply(null, ErrorCodes.BAD_FRAME, `frame exceeds the limit of ${frameLimitBytes} bytes; connection closed`),
         );
@@ -247,6 +260,10 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
 
     takeOverReads(socket, reader);
     conns.set(socket, conn);
+    socket.once('end', () => {
+      peerEnded = true;
+      if (inflight === 0) conn.close();
+    });
     socket.once('close', () => {
       if (graceTimer) clearTimeout(graceTimer);
       closing = true;

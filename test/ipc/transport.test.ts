@@ -117,6 +117,29 @@ describe('transport + client', () => {
     await expect(c.call('list', {})).resolves.toEqual({ ok: true });
   });
 
+  it('answers a peer that half-closes after writing (printf | socat), then closes', async () => {
+    await serve();
+    const p = await raw();
+    // 'status' answers after a timer: the reply comes well after the peer's FIN.
+    p.write(frame('request', { id: 10, method: 'status', params: {} }));
+    p.write(frame('request', { id: 11, method: 'hello', params: {} }));
+    p.socket.end();
+    await p.waitClosed();
+    expect(p.messages.map((m) => m.data.id).sort()).toEqual([10, 11]);
+  });
+
+  it('turns a reply that cannot be serialised into an E_INTERNAL error reply', async () => {
+    await createServer({
+      socketPath: sock,
+      frameLimitBytes: 1024,
+      onRequest: (r, conn) => conn.send('response', { id: (r as { id: number }).id, result: { n: 10n } }),
+    }).then((s) => cleanups.push(() => s.close()));
+    const c = await client();
+    const err = await c.call('status', {}).catch((e: unknown) => e);
+    expect(isCacheError(err) && err.code).toBe('E_INTERNAL');
+    expect((err as Error).message).toMatch(/serialis/);
+  });
+
   it('tells the handler when a connection ends', async () => {
     const gone: number[] = [];
     const server = await serve({ onDisconnect: (conn) => gone.push(conn.id) });
