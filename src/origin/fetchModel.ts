@@ -327,7 +327,9 @@ export function createDownloader(options: DownloaderOptions): Downloader {
     const tasks = pending.map((idx) => {
       const q = originQueue(origin.name);
       return q
-        .add(() => total.add(() => downloadOne(idx), { signal: ac.signal }), { signal: ac.signal })
+        // No signal to p-queue: it would settle a running task at once, before its writer is aborted.
+        // A queued task whose turn comes after an abort throws at its first line instead.
+        .add(() => total.add(() => downloadOne(idx)))
         .catch((err: unknown) => {
           if (!failure) {
             failure = { err: ac.signal.aborted ? ac.signal.reason : err };
