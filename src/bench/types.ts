@@ -1,0 +1,130 @@
+import type { BenchSuiteConfig } from '../config/types.js';
+
+export type { BenchSuiteConfig };
+
+/** The cache's numbers for one run scope (what `cache-manager stats --run ID` reports). */
+export interface RunCacheStats {
+  hits: number;
+  misses: number;
+  errors: number;
+  /** hits / (hits + misses); null when there were no hits and no misses. */
+  hitRate: number | null;
+  bytesDownloaded: number;
+  bytesAvoided: number;
+  timeSavedMs: number;
+  /** Optional: models that missed in this run, so recommendations can name what to warm. */
+  missedModels?: string[];
+}
+
+/**
+ * How the benchmarker reaches the cache's run scopes. The CLI adapts its daemon session to this;
+ * tests pass an in-process object. Any method may throw: the benchmarker then reports the cache as
+ * not reachable and still runs the suite.
+ */
+export interface CacheRunPort {
+  /** Starts a run scope; returns its id (passed to the suite as env VOCORIZE_CACHE_RUN). */
+  startRun(label: string): Promise<string>;
+  endRun(id: string): Promise<void>;
+  /** The run's numbers, or null when the cache has none for it. */
+  runStats(id: string): Promise<RunCacheStats | null>;
+}
+
+/** One timed execution of a suite's command. */
+export interface RunMeasurement {
+  wallMs: number;
+  /** User / system CPU of the command and every descendant it waited for; null when not measurable. */
+  userMs: number | null;
+  sysMs: number | null;
+  /** Peak resident set size of the whole process tree in bytes; null when no sample was taken. */
+  peakRssBytes: number | null;
+  /** Exit status of the shell; null when ended by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  /** Where stdout and stderr went. */
+  logPath: string;
+  /** How RSS was sampled: 'proc' (Linux /proc), 'ps' (other Unix), 'none'. */
+  rssMethod: 'proc' | 'ps' | 'none';
+  rssSamples: number;
+}
+
+/** Median, min and max of a series. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export type Verdict = 'pass' | 'warn' | 'fail' | 'new' | 'error';
+
+/** A comparison of one figure (time or memory) against its baseline and target. */
+export interface Comparison {
+  verdict: Verdict;
+  /** (median - baseline median) / baseline median * 100; null without a baseline. */
+  changePct: number | null;
+  /** Why the verdict is what it is, one short sentence each. */
+  reasons: string[];
+}
+
+export interface MachineFacts {
+  os: string;
+  release: string;
+  arch: string;
+  cpus: number;
+  cpuModel: string | null;
+  nodeVersion: string;
+  totalMemoryBytes: number;
+}
+
+export interface GitFacts {
+  commit: string | null;
+  branch: string | null;
+}
+
+/** The baseline of one suite. */
+export interface SuiteBaseline {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  runs: number;
+  peakRss: Spread | null;
+  commit: string | null;
+  recordedAt: string;
+}
+
+export interface Baseline {
+  schemaVersion: 1;
+  updatedAt: string;
+  commit: string | null;
+  branch: string | null;
+  machine: MachineFacts | null;
+  suites: Record<string, SuiteBaseline>;
+  /** True when read from the old script's `{unit_tests, integration_tests}` seconds format. */
+  legacy?: boolean;
+}
+
+/** The cache section of one suite. */
+export interface SuiteCache {
+  runId: string | null;
+  reachable: boolean;
+  /** Why there are no numbers (daemon not reachable, no stats for the run), else null. */
+  note: string | null;
+  stats: RunCacheStats | null;
+}
+
+export interface SuiteResult {
+  name: string;
+  command: string;
+  cwd: string;
+  runsRequested: number;
+  targetMs: number | null;
+  measurements: RunMeasurement[];
+  /** Every requested run exited 0 within its timeout. */
+  ok: boolean;
+  /** Failure of the command itself (exit code, signal, timeout), else null. */
+  failure: string | null;
+  time: Spread | null;
+  cpuMedianMs: number | null;
+  peakRss: Spread | null;
+  cache: SuiteCache;
+}
