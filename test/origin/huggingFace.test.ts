@@ -207,6 +207,20 @@ describe('Hugging Face origin against the fake Hub', () => {
     expect(enc.headers.get('ratelimit')).toMatch(/^"resolvers";r=\d+;t=\d+$/);
   });
 
+  it('over the resolvers quota: 429 with Retry-After from the RateLimit window; the token never reaches the log', async () => {
+    await hub.close();
+    hub = await startFakeHub({ repos: [mlxRepo()], rateLimit: { quota: 2, windowSec: 60 } });
+    const logged: string[] = [];
+    const o = createHuggingFaceOrigin({ endpoint: hub.endpoint, token: TOKEN, logger: { debug: (obj, msg) => logged.push(JSON.stringify({ obj, msg })) } });
+    const listing = await o.resolve(parseModelRef('mlx-community/whisper-tiny', {})); // 2 requests: revision + tree
+    const err = await o.open(listing, listing.files[0]!, 0).catch((x: unknown) => x as CacheError);
+    expect([err.code, err.retryable]).toEqual([ErrorCodes.ORIGIN_UNAVAILABLE, true]);
+    expect(err.details?.retryAfterMs).toBeGreaterThan(0);
+    expect(err.details?.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(logged.length).toBeGreaterThanOrEqual(3);
+    expect(logged.join('\n')).not.toContain(TOKEN);
+  });
+
   it('parses Link headers', () => {
     const page = new URL('http://h/api/x?cursor=a');
     expect(nextLink('<http://h/api/x?cursor=b>; rel="next"', page)?.href).toBe('http://h/api/x?cursor=b');
