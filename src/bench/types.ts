@@ -128,3 +128,84 @@ export interface SuiteResult {
   peakRss: Spread | null;
   cache: SuiteCache;
 }
+
+export interface GradeDeduction {
+  points: number;
+  reason: string;
+}
+
+export interface Grade {
+  letter: 'A' | 'B' | 'C' | 'D' | 'F';
+  score: number;
+  /** The rule, in words, as printed in the report. */
+  rule: string;
+  deductions: GradeDeduction[];
+}
+
+/** A suite in the report: its measurements plus how they compare with the baseline and target. */
+export interface ReportSuite extends SuiteResult {
+  baseline: SuiteBaseline | null;
+  timeCheck: Comparison;
+  memoryCheck: Comparison;
+  /** The suite's overall verdict: 'error' when the command failed; memory counts only in memory-focus mode. */
+  verdict: Verdict;
+}
+
+export interface CacheTotals {
+  hits: number;
+  misses: number;
+  errors: number;
+  hitRate: number | null;
+  bytesDownloaded: number;
+  bytesAvoided: number;
+  timeSavedMs: number;
+  /** Suites whose numbers are in the totals. */
+  suitesCounted: number;
+}
+
+export interface TrendRow {
+  reportId: string;
+  createdAt: string;
+  commit: string | null;
+  grade: string;
+  medians: Record<string, number | null>;
+  peakRss: Record<string, number | null>;
+  hitRate: number | null;
+}
+
+export interface Recommendation {
+  /** Stable tag: failed, over-target, regression, memory-regression, memory-growth, slowing, low-hit-rate, cache-errors, noisy, no-baseline, baseline-machine, cache-unreachable, none. */
+  kind: string;
+  suite: string | null;
+  text: string;
+}
+
+export interface BenchReport {
+  schemaVersion: 1;
+  /** Local time `YYYYmmdd_HHMMSS` (plus `_N` when two runs share a second); names the files. */
+  id: string;
+  createdAt: string;
+  mode: { quick: boolean; ci: boolean; memoryFocus: boolean; updateBaseline: boolean };
+  git: GitFacts;
+  machine: MachineFacts;
+  grade: Grade;
+  /** 0 ok; 1 when a suite failed to run, or in --ci when a check failed. */
+  exitCode: number;
+  suites: ReportSuite[];
+  cache: { reachable: boolean; note: string | null; totals: CacheTotals | null };
+  baseline: {
+    file: string;
+    present: boolean;
+    problem: string | null;
+    updatedAt: string | null;
+    commit: string | null;
+    branch: string | null;
+    legacy: boolean;
+    machine: MachineFacts | null;
+    /** This run wrote the baseline (--update-baseline). */
+    written: boolean;
+  };
+  /** Oldest first: the last runs (at most 5) including this one. */
+  trend: TrendRow[];
+  recommendations: Recommendation[];
+}
