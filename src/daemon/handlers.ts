@@ -144,7 +144,10 @@ export function createHandlers(state: DaemonState) {
     isLeased,
     clock: state.clock,
     logger: state.logger,
-    refetch: (key: string) => state.service.get(key, { lease: false }).then(() => undefined),
+    refetch: (m: ModelRecord) =>
+      state.service
+        .get(`${m.repo}@${m.commit}${m.subfolder ? `:${m.subfolder}` : ''}`, { lease: false, client: 'repair' })
+        .then((r) => ({ hit: r.hit })),
     retentionMs: () => state.config().accounting.retentionMs,
     flushAccounting: () => state.recorder.flush(),
   });

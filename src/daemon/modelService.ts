@@ -288,7 +288,7 @@ export function createModelService(deps: ModelServiceDeps) {
         st.size === f.size &&
         (f.ino === undefined || st.ino === f.ino) &&
         (f.mtimeMs === undefined || Math.trunc(st.mtimeMs) === Math.trunc(f.mtimeMs));
-      if (intact) continue;
+      if (intact && fs.existsSync(blobFile(f.blob))) continue;
       out.add(f.blob);
       if (f.gitSha1) out.add(f.gitSha1);
       if (st !== null) quarantineIfSameInode(f.blob, st);
@@ -296,8 +296,12 @@ export function createModelService(deps: ModelServiceDeps) {
     return out;
   }
 
+  function blobFile(sha256: string): string {
+    return path.join(cache.layout.blobs, 'sha256', sha256.slice(0, 2), sha256);
+  }
+
   function quarantineIfSameInode(sha256: string, snapshotStat: fs.Stats): void {
-    const blob = path.join(cache.layout.blobs, 'sha256', sha256.slice(0, 2), sha256);
+    const blob = blobFile(sha256);
     try {
       const bst = fs.statSync(blob);
       if (bst.ino !== snapshotStat.ino || bst.dev !== snapshotStat.dev) return;
