@@ -14,8 +14,9 @@ function mb(bytes: number): string {
 function pct(x: number): string {
   return `${Math.round(x * 100)}%`;
 }
-function shortSha(c: string | null): string {
-  return c ? c.slice(0, 12) : 'an unknown commit';
+/** Where a baseline came from, for "look at what changed since ...". */
+function provenance(b: { commit: string | null; recordedAt: string }): string {
+  return b.commit ? `commit ${b.commit.slice(0, 12)}` : `${b.recordedAt}, no commit recorded`;
 }
 
 /** The last run of values that rose at every step (at least 3 values), or null. */
@@ -67,7 +68,7 @@ function suiteAdvice(s: ReportSuite, trend: TrendRow[]): Recommendation[] {
     add(
       'regression',
       `${s.name}: median ${secs(t.median)} is ${tc.changePct.toFixed(0)}% above its baseline ${secs(s.baseline.medianMs)} ` +
-        `(range ${secs(s.baseline.minMs)}–${secs(s.baseline.maxMs)}, commit ${shortSha(s.baseline.commit)}): look at what changed since that commit.`,
+        `(range ${secs(s.baseline.minMs)}–${secs(s.baseline.maxMs)}, ${provenance(s.baseline)}): look at what changed since then.`,
     );
   }
 
