@@ -7,7 +7,7 @@ import { openSession, type Globals, type Session } from './session.js';
 /** What a command handler returns: data, how to render it for humans, and the exit code it implies. */
 export interface Outcome<D> {
   data: D;
-  human: (data: D) => string;
+  human: (data: NoInfer<D>) => string;
   exit?: number;
 }
 

@@ -4,7 +4,7 @@ import { openCache } from '../cache/openCache.js';
 import type { Cache } from '../cache/types.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
-import { createDownloader } from '../origin/fetchModel.js';
+import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import { acquireCacheLock } from './cacheLock.js';
@@ -80,7 +80,8 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
   const leases = createLeases({ ttlMs: config.leaseTtlMs, clock });
   const shutdown = new AbortController();
   let origins: Origin[] = opts.origins ?? originsFromConfig(config, logger);
-  let downloader = createDownloader({ ...config.download, clock, logger });
+  const freeBytes = statfsFreeBytes(config.cacheDir);
+  let downloader = createDownloader({ ...config.download, clock, logger, freeBytes });
 
   const service = createModelService({
     cache,
@@ -123,7 +124,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
       cache.setLimits(config.maxSize, config.lowWatermark);
       leases.setTtl(config.leaseTtlMs);
       if (!opts.origins) origins = originsFromConfig(config, logger);
-      downloader = createDownloader({ ...config.download, clock, logger });
+      downloader = createDownloader({ ...config.download, clock, logger, freeBytes });
     },
     close() {
       if (closed) return;

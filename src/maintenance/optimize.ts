@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { rollupEvents } from './rollupEvents.js';
+import { rollupEvents } from '../accounting/rollup.js';
 import type { Cache } from '../cache/types.js';
 import { maintenanceOf } from '../cache/maintenanceApi.js';
 import { removeOrphanBlob } from './removeOrphans.js';

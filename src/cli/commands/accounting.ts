@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../../config/units.js';
-import type { Cli } from '../cli.js';
+import type { Cli, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
 import { duration, pct, size, table } from '../format.js';
 
@@ -66,7 +66,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .addOption(new Option('--by <dimension>', 'breakdown').choices(['model', 'client', 'day']))
     .option('--zero', 'record a reset point: later stats count from here (history is kept)')
     .action((o: { since?: string; run?: string; by?: 'model' | 'client' | 'day'; zero?: boolean }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const sinceMs = parseSince(o.since);
         const s = await ctx.session({ allowDirect: true });
         const d = (await s.call('stats', { sinceMs, run: o.run, by: o.by, zero: o.zero === true })) as unknown as StatsData;
@@ -82,7 +82,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'html']).default('md'))
     .option('--out <file>', 'write the report to this file instead of stdout')
     .action((o: { since?: string; run?: string; format: 'md' | 'json' | 'html'; out?: string }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const sinceMs = parseSince(o.since);
         const s = await ctx.session({ allowDirect: true });
         const r = (await s.call('report', { sinceMs, run: o.run, format: o.format })) as { format: string; text: string; data: unknown };
@@ -102,7 +102,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .description('counters and gauges for the benchmarker and monitoring (JSON or Prometheus text)')
     .addOption(new Option('--format <format>', 'output format').choices(['json', 'prometheus']).default('json'))
     .action((o: { format: 'json' | 'prometheus' }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const r = (await s.call('metrics', { format: o.format })) as Record<string, unknown>;
         if (o.format === 'prometheus') {
@@ -120,7 +120,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .option('--label <label>', 'a name for the run')
     .option('--env', 'print `export VOCORIZE_CACHE_RUN=<id>` for eval')
     .action((o: { label?: string; env?: boolean }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const r = (await s.call('runStart', { label: o.label })) as { id: string };
         return { data: r, human: (d) => (o.env ? `export VOCORIZE_CACHE_RUN=${d.id}` : d.id) };
@@ -131,7 +131,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .description('end a run')
     .argument('<id>', 'the run id')
     .action((id: string, _o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const r = (await s.call('runEnd', { id })) as { id: string };
         return { data: r, human: (d) => `run ${d.id} ended` };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { configSearchPath, loadConfig, redactConfig } from '../../config/load.js';
-import type { Cli } from '../cli.js';
+import type { Cli, RunContext } from '../cli.js';
 import { resolveConfig } from '../session.js';
 
 export function registerConfig(program: Command, cli: Cli): void {
@@ -10,7 +10,7 @@ export function registerConfig(program: Command, cli: Cli): void {
     .command('show')
     .description('print the effective config (tokens redacted)')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const c = resolveConfig(ctx.globals);
         const data = redactConfig(c);
         return { data, human: (d) => JSON.stringify(d, null, 2) };
@@ -22,7 +22,7 @@ export function registerConfig(program: Command, cli: Cli): void {
     .description('validate a config file (default: the one in effect); exit 2 naming the field when invalid')
     .argument('[file]', 'config file to check')
     .action((file: string | undefined, _o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const c = file ? loadConfig({ configPath: file }) : resolveConfig(ctx.globals);
         return {
           data: { valid: true, source: c.source },
@@ -35,7 +35,7 @@ export function registerConfig(program: Command, cli: Cli): void {
     .command('path')
     .description('where the config is looked for, in order, and which one is in effect')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const g = ctx.globals;
         const c = resolveConfig(g);
         const search = configSearchPath(g.config ? { configPath: g.config } : {});

@@ -8,7 +8,7 @@ import { createLogger } from '../../daemon/logger.js';
 import { installPlan, uninstallPlan, type ServicePlan } from '../../daemon/serviceUnits.js';
 import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
 import { connect } from '../../ipc/client.js';
-import type { Cli } from '../cli.js';
+import type { Cli, RunContext } from '../cli.js';
 import { duration } from '../format.js';
 import { CLI_MAIN, daemonLogPath, resolveConfig, startDaemonProcess } from '../session.js';
 
@@ -100,7 +100,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .command('start')
     .description('start the daemon in the background and wait until it answers')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
         const before = await probe(config.socketPath);
         if (before.running) return { data: { ...before, started: false }, human: (d) => `already ${renderStatus(d)}` };
@@ -114,10 +114,10 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .command('stop')
     .description('ask the daemon to stop (it finishes accounting and removes its socket)')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
         const before = await probe(config.socketPath);
-        if (!before.running) return { data: { stopped: false, wasRunning: false, socket: config.socketPath }, human: () => 'not running' };
+        if (!before.running) return { data: { stopped: false, wasRunning: false, pid: null as number | null, socket: config.socketPath }, human: () => 'not running' };
         const c = await connect({ socketPath: config.socketPath, timeoutMs: 2_000 });
         await c.call('shutdown', {}).catch(() => undefined);
         c.close();
@@ -133,7 +133,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .command('status')
     .description('is a daemon answering? (--json: running, pid, socket, version, uptime)')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
         const d = await probe(config.socketPath);
         return { data: d, human: renderStatus, exit: d.running ? 0 : 3 };
@@ -164,7 +164,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .description('install the daemon as a LaunchAgent (macOS: launchctl bootstrap) or a systemd user unit (Linux)')
     .option('--dry-run', 'print what would be written and run')
     .action((o: { dryRun?: boolean }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const plan = installPlan(process.platform, inputs(ctx.globals));
         if (o.dryRun) return { data: { ...plan, dryRun: true }, human: renderPlan };
         fs.mkdirSync(inputs(ctx.globals).logDir, { recursive: true, mode: 0o700 });
@@ -178,7 +178,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .description('stop and remove the LaunchAgent / systemd user unit')
     .option('--dry-run', 'print what would be removed and run')
     .action((o: { dryRun?: boolean }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const i = inputs(ctx.globals);
         const plan = uninstallPlan(process.platform, i);
         if (o.dryRun) return { data: { ...plan, dryRun: true }, human: renderPlan };

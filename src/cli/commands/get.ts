@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import type { Cli } from '../cli.js';
+import type { Cli, RunContext } from '../cli.js';
 import { size } from '../format.js';
 import { progressBar } from '../progress.js';
 
@@ -12,7 +12,7 @@ export function registerGet(program: Command, cli: Cli): void {
     .option('--client <label>', 'client label for accounting (default: $VOCORIZE_CACHE_CLIENT or "cli")')
     .option('--run <id>', 'run id for accounting (default: $VOCORIZE_CACHE_RUN)')
     .action((model: string, o: { client?: string; run?: string }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session();
         const bar = ctx.globals.json ? progressBar('', false) : progressBar(model);
         try {
@@ -43,7 +43,7 @@ export function registerGet(program: Command, cli: Cli): void {
     .requiredOption('--to <dir>', 'destination folder')
     .addOption(new Option('--layout <layout>', 'tree shape').choices(['plain', 'hf', 'whisperkit']).default('plain'))
     .action((model: string, o: { to: string; layout: 'plain' | 'hf' | 'whisperkit' }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session();
         const r = await s.call('restore', { model, to: path.resolve(o.to), layout: o.layout });
         return {
@@ -59,7 +59,7 @@ export function registerGet(program: Command, cli: Cli): void {
     .description('fetch the listed models, or every alias in the config; never fetches what was not asked for')
     .argument('[models...]', 'aliases or references (default: all configured aliases)')
     .action((models: string[], _o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session();
         const bar = ctx.globals.json ? progressBar('', false) : progressBar('warm');
         try {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/units.js';
-import type { Cli } from '../cli.js';
+import type { Cli, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
 import { size } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -64,7 +64,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
     .option('--quick', 'compare size, mtime and inode only (no hashing)')
     .option('--repair', 'quarantine corrupted blobs and re-fetch the affected models')
     .action((models: string[], o: { quick?: boolean; repair?: boolean }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const bar = ctx.globals.json ? progressBar('', false) : progressBar('verify');
         try {
@@ -90,7 +90,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
     .option('--older-than <duration>', 'models last used longer ago than this (e.g. 7d)')
     .option('--all', 'every model that is not in use or pinned')
     .action((models: string[], o: { dryRun?: boolean; corrupted?: boolean; partial?: boolean; olderThan?: string; all?: boolean }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         let olderThanMs: number | undefined;
         if (o.olderThan !== undefined) {
           try {
@@ -116,7 +116,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
     .command('optimize')
     .description('sweep temp files and orphan blobs, evict to the low watermark, compact the index, roll up old events')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const d = (await s.call('optimize', {})) as Record<string, number>;
         return {
@@ -138,7 +138,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
     .description('admit models already in a huggingface_hub cache (every file verified) so they are not downloaded again')
     .option('--from-hf-cache [dir]', 'huggingface_hub cache dir (default: $HF_HUB_CACHE or $HF_HOME/hub or ~/.cache/huggingface/hub)')
     .action((o: { fromHfCache?: string | boolean }, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         if (o.fromHfCache === undefined) throw usage('import needs --from-hf-cache [DIR]');
         const dir =
           typeof o.fromHfCache === 'string'
@@ -157,7 +157,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
               ...x.refused.map((r) => `refused  ${r.path}: ${r.reason}`),
               `${x.imported.length} imported, ${x.refused.length} refused`,
             ].join('\n'),
-          exit: x.refused.length > 0 ? 1 : 0,
+          exit: d.refused.length > 0 ? 1 : 0,
         };
       }),
     );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Cli } from '../cli.js';
+import type { Cli, RunContext } from '../cli.js';
 import { ago, size, table } from '../format.js';
 
 interface ModelRow {
@@ -18,7 +18,7 @@ export function registerModels(program: Command, cli: Cli): void {
     .command('list')
     .description('cached models with size, last use, hits, pinned and state')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const r = (await s.call('list', {})) as { models: ModelRow[] };
         const now = Date.now();
@@ -54,7 +54,7 @@ export function registerModels(program: Command, cli: Cli): void {
       .description(description)
       .argument('<model>', 'alias, reference or snapshot key (see list)')
       .action((model: string, _o: unknown, cmd: Command) =>
-        cli.run(cmd, async (ctx) => {
+        cli.run(cmd, async (ctx: RunContext) => {
           const s = await ctx.session({ allowDirect: true });
           const r = (await s.call(name, { model })) as { model: string; pinned?: boolean; freedBytes?: number };
           return {

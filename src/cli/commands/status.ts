@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Cli } from '../cli.js';
+import type { Cli, RunContext } from '../cli.js';
 import { ago, duration, mb, pct } from '../format.js';
 
 export interface StatusData {
@@ -61,7 +61,7 @@ export function registerStatus(program: Command, cli: Cli): void {
     .command('status')
     .description('daemon, cache size vs limit, hit rate, integrity')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx) => {
+      cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const d = (await s.call('status', {})) as unknown as StatusData;
         if (s.mode === 'direct') d.daemon.running = false;
