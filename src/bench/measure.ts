@@ -86,6 +86,24 @@ export async function measureCommand(o: MeasureOptions): Promise<RunMeasurement>
     s.on('error', () => resolve());
   });
 
+  // The command runs in its own process group, so a Ctrl-C at the terminal does not reach it: pass
+  // SIGINT/SIGTERM/SIGHUP on to the group, then, if nobody else listens, let the signal end us as usual.
+  let interrupted = false;
+  const forward = (sig: NodeJS.Signals): void => {
+    interrupted = true;
+    killGroup(child.pid, sig);
+    removeForwarders();
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  const forwarders = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => {
+    const fn = (): void => forward(sig);
+    process.on(sig, fn);
+    return [sig, fn] as const;
+  });
+  const removeForwarders = (): void => {
+    for (const [sig, fn] of forwarders) process.removeListener(sig, fn);
+  };
+
   let timedOut = false;
   let killTimer: NodeJS.Timeout | null = null;
   const timeout =
@@ -118,6 +136,7 @@ export async function measureCommand(o: MeasureOptions): Promise<RunMeasurement>
       exitCode: code,
       signal,
       timedOut,
+      interrupted,
       logPath: o.logPath,
       rssMethod: mem.method,
       rssSamples: mem.samples,
@@ -126,6 +145,7 @@ export async function measureCommand(o: MeasureOptions): Promise<RunMeasurement>
     if (sampler) await sampler.stop();
     throw err;
   } finally {
+    removeForwarders();
     if (timeout) clearTimeout(timeout);
     if (killTimer) clearTimeout(killTimer);
     log?.end();

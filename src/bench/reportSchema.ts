@@ -37,6 +37,7 @@ const measurement = z.strictObject({
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable(),
   timedOut: z.boolean(),
+  interrupted: z.boolean(),
   logPath: z.string(),
   rssMethod: z.enum(['proc', 'ps', 'none']),
   rssSamples: z.number().int().nonnegative(),

@@ -27,6 +27,7 @@ function messageOf(err: unknown): string {
 }
 
 function failureOf(m: RunMeasurement, index: number): string | null {
+  if (m.interrupted) return `run ${index + 1} was interrupted (${m.signal ?? 'signal'} to the benchmarker)`;
   if (m.timedOut) return `run ${index + 1} timed out after ${Math.round(m.wallMs)} ms`;
   if (m.signal !== null) return `run ${index + 1} was killed by ${m.signal}`;
   if (m.exitCode !== 0) return `run ${index + 1} exited with code ${m.exitCode}`;
@@ -46,12 +47,15 @@ function mergedEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>, runId
  * (started before its first run, ended after its last; the suite sees the id as VOCORIZE_CACHE_RUN),
  * then reads that scope's numbers. A port that is missing or throws never stops a suite: its cache
  * section says why there are no numbers. A run that fails (exit code, signal, timeout) ends that
- * suite's runs; the figures are over the runs that were measured.
+ * suite's runs; the figures are over the runs that were measured. A run interrupted by a signal to the
+ * benchmarker ends all suites: the ones not started are left out.
  */
 export async function runSuites(o: RunSuitesOptions): Promise<SuiteResult[]> {
   const log = o.log ?? (() => undefined);
   const results: SuiteResult[] = [];
+  let interrupted = false;
   for (const { name, suite } of o.suites) {
+    if (interrupted) break;
     const cache: SuiteCache = { runId: null, reachable: false, note: null, stats: null };
     if (o.port === null) {
       cache.note = 'daemon not reachable (no cache connection)';
@@ -78,6 +82,7 @@ export async function runSuites(o: RunSuitesOptions): Promise<SuiteResult[]> {
       });
       measurements.push(m);
       failure = failureOf(m, i);
+      interrupted = m.interrupted;
       if (failure !== null) {
         log(`bench: ${name} ${failure} (log: ${m.logPath})`);
         break;

@@ -41,6 +41,8 @@ export interface RunMeasurement {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** The benchmarker itself got SIGINT/SIGTERM/SIGHUP during the run and passed it on. */
+  interrupted: boolean;
   /** Where stdout and stderr went. */
   logPath: string;
   /** How RSS was sampled: 'proc' (Linux /proc), 'ps' (other Unix), 'none'. */

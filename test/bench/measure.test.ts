@@ -26,6 +26,7 @@ describe('measureCommand', () => {
     expect(m.exitCode).toBe(3);
     expect(m.signal).toBeNull();
     expect(m.timedOut).toBe(false);
+    expect(m.interrupted).toBe(false);
     expect(m.wallMs).toBeGreaterThanOrEqual(200);
     expect(m.wallMs).toBeLessThan(5000);
     const log = fs.readFileSync(m.logPath, 'utf8');
@@ -86,6 +87,26 @@ describe('measureCommand', () => {
     expect(m.wallMs).toBeLessThan(4000);
     await new Promise((r) => setTimeout(r, 1700));
     expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('passes a SIGTERM sent to the benchmarker on to the command\'s whole process group', async () => {
+    const marker = path.join(dir, 'survived');
+    const keep = (): void => undefined; // another listener: the forwarder must not re-raise and end the test worker
+    process.on('SIGTERM', keep);
+    try {
+      const running = measureCommand({ command: `(sleep 1; touch '${marker}') & sleep 5`, cwd: dir, env: env(), logPath: path.join(dir, 'g.log') });
+      await new Promise((r) => setTimeout(r, 200));
+      process.emit('SIGTERM', 'SIGTERM');
+      const m = await running;
+      expect(m.signal).toBe('SIGTERM');
+      expect(m.interrupted).toBe(true);
+      expect(m.wallMs).toBeLessThan(4000);
+      expect(process.listeners('SIGTERM')).toEqual([keep]);
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(fs.existsSync(marker)).toBe(false);
+    } finally {
+      process.removeListener('SIGTERM', keep);
+    }
   });
 
   it('echoes output when asked, and still logs it', async () => {

@@ -14,7 +14,7 @@ function result(name: string, o: { times: number[]; rss?: number[]; cpu?: number
     cwd: '/tmp',
     runsRequested: o.times.length,
     targetMs: o.target ?? null,
-    measurements: o.times.map((t, i) => ({ wallMs: t, userMs: o.cpu ?? null, sysMs: o.cpu === undefined ? null : 0, peakRssBytes: rssValues[i] ?? null, exitCode: o.failure ? 2 : 0, signal: null, timedOut: false, logPath: `/tmp/${name}-${i + 1}.log`, rssMethod: 'proc', rssSamples: 5 })),
+    measurements: o.times.map((t, i) => ({ wallMs: t, userMs: o.cpu ?? null, sysMs: o.cpu === undefined ? null : 0, peakRssBytes: rssValues[i] ?? null, exitCode: o.failure ? 2 : 0, signal: null, timedOut: false, interrupted: false, logPath: `/tmp/${name}-${i + 1}.log`, rssMethod: 'proc', rssSamples: 5 })),
     ok: o.failure === undefined,
     failure: o.failure ?? null,
     time,
