@@ -158,7 +158,7 @@ export function createHandlers(state: DaemonState) {
       state.service.get(p.model, {
         client: p.client,
         run: p.run,
-        connId: ctx.connId,
+        connId: p.leaseScope === 'ttl' ? null : ctx.connId,
         lease: p.lease ?? true,
         onProgress: p.progress ? (d) => ctx.progress(d) : undefined,
       }),

@@ -54,6 +54,12 @@ export const paramsSchemas = {
     run: label.optional(),
     /** Take a lease on the model (default true). */
     lease: z.boolean().optional(),
+    /**
+     * 'connection' (default): the lease ends on release, disconnect or TTL. 'ttl': it outlives the
+     * connection (for shell callers whose CLI process exits before they use the path) and ends on
+     * release or TTL only.
+     */
+    leaseScope: z.enum(['connection', 'ttl']).optional(),
     /** Send progress events while fetching (default false). */
     progress: z.boolean().optional(),
   }),

@@ -22,6 +22,8 @@ export function registerGet(program: Command, cli: Cli): void {
               model,
               client: o.client ?? process.env.VOCORIZE_CACHE_CLIENT ?? 'cli',
               run: o.run ?? nonEmpty(process.env.VOCORIZE_CACHE_RUN),
+              // The caller uses the path after this process exits: the lease lives for leaseTtl.
+              leaseScope: 'ttl',
               progress: bar.onProgress !== undefined,
             },
             { onProgress: bar.onProgress },
