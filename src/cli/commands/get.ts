@@ -11,7 +11,8 @@ export function registerGet(program: Command, cli: Cli): void {
     .argument('<model>', 'an alias from the config or <repo>[@<revision>][:<subfolder>]')
     .option('--client <label>', 'client label for accounting (default: $VOCORIZE_CACHE_CLIENT or "cli")')
     .option('--run <id>', 'run id for accounting (default: $VOCORIZE_CACHE_RUN)')
-    .action((model: string, o: { client?: string; run?: string }, cmd: Command) =>
+    .option('--hold', 'keep the model from eviction for leaseTtl after this command exits (release: cache-manager release <lease>)')
+    .action((model: string, o: { client?: string; run?: string; hold?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session();
         const bar = ctx.globals.json ? progressBar('', false) : progressBar(model);
@@ -20,21 +21,33 @@ export function registerGet(program: Command, cli: Cli): void {
             'get',
             {
               model,
-              client: o.client ?? process.env.VOCORIZE_CACHE_CLIENT ?? 'cli',
+              client: o.client ?? nonEmpty(process.env.VOCORIZE_CACHE_CLIENT) ?? 'cli',
               run: o.run ?? nonEmpty(process.env.VOCORIZE_CACHE_RUN),
-              // The caller uses the path after this process exits: the lease lives for leaseTtl.
-              leaseScope: 'ttl',
+              // --hold: the caller uses the path after this process exits, so the lease lives for leaseTtl.
+              leaseScope: o.hold ? 'ttl' : 'connection',
               progress: bar.onProgress !== undefined,
             },
             { onProgress: bar.onProgress },
           );
           return {
-            data: { path: r.path, hit: r.hit, model: r.model, ref: r.ref, commit: r.commit, files: r.files, bytes: r.bytes },
+            data: { path: r.path, hit: r.hit, model: r.model, ref: r.ref, commit: r.commit, files: r.files, bytes: r.bytes, lease: o.hold ? r.lease : null },
             human: (d) => d.path,
           };
         } finally {
           bar.stop();
         }
+      }),
+    );
+
+  program
+    .command('release')
+    .description('end a lease taken with get --hold')
+    .argument('<lease>', 'the lease id printed by get --hold --json')
+    .action((lease: string, _o: unknown, cmd: Command) =>
+      cli.run(cmd, async (ctx: RunContext) => {
+        const s = await ctx.session();
+        const r = await s.call('release', { lease });
+        return { data: r, human: (d) => (d.released ? `released ${lease}` : `no lease ${lease} (already ended)`) };
       }),
     );
 
