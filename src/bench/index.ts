@@ -1,5 +1,14 @@
-/** The benchmarker's public surface for the CLI (`cache-manager bench`). */
+/**
+ * The benchmarker's public surface for `cache-manager bench`. The CLI wires:
+ *   bench [--suite name="cmd"]... [--only NAME]... [--quick] [--ci] [--update-baseline] [--report-only]
+ *         [--memory-focus] [--out-dir DIR] [--verbose] [--timeout DURATION]
+ * → runBench({ suites: config.benchmark.suites, cliSuites, only, quick, ci, updateBaseline, reportOnly,
+ *   memoryFocus, outDir, port: cacheRunPortFrom(session) or null, log: stderr lines, echo: verbose ? stderr : null })
+ * and prints `renderBenchSummary(result)` (or `result.report` with --json); the exit code is `result.exitCode`.
+ * runBench throws E_USAGE (exit 2) for a bad --suite, an unknown --only name, no suites, or nothing to re-render.
+ */
 export { runBench, renderBenchSummary, type BenchResult, type RunBenchOptions } from './benchCommand.js';
+export { cacheRunPortFrom, type RunPortCaller } from './clientRunPort.js';
 export { renderBenchMarkdown } from './reportMarkdown.js';
 export { benchReportJsonSchema, benchReportSchema, parseBenchReport } from './reportSchema.js';
 export { DEFAULT_RUNS, parseSuiteFlag } from './selectSuites.js';
