@@ -1,43 +1,9 @@
 import type { Command } from 'commander';
-import { runBench, renderBenchSummary, type CacheRunPort } from '../../bench/index.js';
+import { parseDuration } from '../../config/units.js';
+import { cacheRunPortFrom, runBench, renderBenchSummary, type CacheRunPort } from '../../bench/index.js';
 import type { Cli, RunContext } from '../cli.js';
-import { resolveConfig, type Session } from '../session.js';
-
-/** Adapts a daemon session to the benchmarker's run-scope port. */
-function portOf(session: Session): CacheRunPort {
-  return {
-    async startRun(label) {
-      const r = (await session.call('runStart', { label })) as { id: string };
-      return r.id;
-    },
-    async endRun(id) {
-      await session.call('runEnd', { id });
-    },
-    async runStats(id) {
-      const s = (await session.call('stats', { run: id, by: 'model' })) as {
-        hits: number;
-        misses: number;
-        errors: number;
-        hitRate: number | null;
-        bytesDownloaded: number;
-        bytesAvoided: number;
-        timeSavedMs: number;
-        breakdown?: Array<{ key?: string; model?: string; misses?: number }>;
-      };
-      const missedModels = (s.breakdown ?? []).filter((b) => (b.misses ?? 0) > 0).map((b) => String(b.key ?? b.model));
-      return {
-        hits: s.hits,
-        misses: s.misses,
-        errors: s.errors,
-        hitRate: s.hitRate,
-        bytesDownloaded: s.bytesDownloaded,
-        bytesAvoided: s.bytesAvoided,
-        timeSavedMs: s.timeSavedMs,
-        missedModels,
-      };
-    },
-  };
-}
+import { usage } from '../cli.js';
+import { resolveConfig } from '../session.js';
 
 export function registerBench(program: Command, cli: Cli): void {
   program
@@ -51,9 +17,11 @@ export function registerBench(program: Command, cli: Cli): void {
     .option('--report-only', 're-render the last results without running anything')
     .option('--memory-focus', 'judge peak RSS per suite against its baseline')
     .option('--out-dir <dir>', 'where reports go', 'performance-reports')
+    .option('--verbose', "copy the suites' output to stderr")
+    .option('--timeout <duration>', 'kill a run after this long (e.g. 10m)')
     .action(
       (
-        o: { suite?: string[]; only?: string[]; quick?: boolean; ci?: boolean; updateBaseline?: boolean; reportOnly?: boolean; memoryFocus?: boolean; outDir: string },
+        o: { suite?: string[]; only?: string[]; quick?: boolean; ci?: boolean; updateBaseline?: boolean; reportOnly?: boolean; memoryFocus?: boolean; outDir: string; verbose?: boolean; timeout?: string },
         cmd: Command,
       ) =>
         cli.run(cmd, async (ctx: RunContext) => {
@@ -61,12 +29,22 @@ export function registerBench(program: Command, cli: Cli): void {
           let port: CacheRunPort | null = null;
           if (!o.reportOnly) {
             try {
-              port = portOf(await ctx.session());
+              port = cacheRunPortFrom(await ctx.session());
             } catch (err) {
               ctx.out.note(`bench: the cache daemon is not reachable (${(err as Error).message}); suites run without cache numbers`);
             }
           }
+          let timeoutMs: number | null = null;
+          if (o.timeout !== undefined) {
+            try {
+              timeoutMs = parseDuration(o.timeout);
+            } catch (err) {
+              throw usage(`--timeout: ${(err as Error).message}`);
+            }
+          }
           const res = await runBench({
+            timeoutMs,
+            echo: o.verbose ? process.stderr : null,
             suites: config.benchmark.suites,
             cliSuites: o.suite,
             only: o.only,
