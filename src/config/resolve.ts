@@ -24,7 +24,7 @@ export const DEFAULTS = {
   revalidateAfterMs: 24 * 3_600_000,
   accounting: { retentionMs: 90 * 86_400_000, flushIntervalMs: 250, flushBatch: 256 },
   logLevel: 'info',
-  benchRuns: 5,
+  benchRuns: 3,
   frameLimitBytes: 1024 * 1024,
 } as const;
 

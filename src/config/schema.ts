@@ -165,7 +165,7 @@ const metricsSchema = z
 const benchSuiteSchema = z
   .strictObject({
     command: z.string().min(1).describe('Shell command that runs the suite.'),
-    runs: intField('Timed runs per benchmark. Default 5.', 1, 1000).optional(),
+    runs: intField('Timed runs per benchmark. Default 3.', 1, 1000).optional(),
     target: durationField(null).nullable().describe('Target median wall time, shown pass/fail. Default: none.').optional(),
     cwd: pathField('Working directory. Default: this file\'s folder.').optional(),
     env: z
