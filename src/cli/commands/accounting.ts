@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../../config/units.js';
+import type { Stats } from '../../accounting/stats.js';
 import type { Cli, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
 import { duration, pct, size, table } from '../format.js';
@@ -18,25 +19,11 @@ export function parseSince(text: string | undefined, now = Date.now()): number |
   }
 }
 
-interface StatsData {
-  hits: number;
-  misses: number;
-  errors: number;
-  hitRate: number | null;
-  bytesServed: number;
-  bytesDownloaded: number;
-  bytesAvoided?: number;
-  timeSavedMs: number;
-  missPenaltyMs?: number | null;
-  modelsTouched?: number;
-  breakdown?: Array<Record<string, unknown>>;
-}
-
-export function renderStats(d: StatsData): string {
+export function renderStats(d: Stats): string {
   const lines = [
     `Hit Rate: ${pct(d.hitRate)}`,
     `Requests: ${d.hits} hits, ${d.misses} misses, ${d.errors} errors`,
-    `Bytes served: ${size(d.bytesServed)}; downloaded: ${size(d.bytesDownloaded)}; avoided: ${size(d.bytesAvoided ?? 0)}`,
+    `Bytes served: ${size(d.bytesServed)}; downloaded: ${size(d.bytesDownloaded)}; avoided: ${size(d.bytesAvoided)}`,
     `Time saved: ${duration(d.timeSavedMs)}${d.missPenaltyMs != null ? `; miss penalty: ${duration(d.missPenaltyMs)}` : ''}`,
   ];
   if (d.breakdown && d.breakdown.length > 0) {
@@ -69,7 +56,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
       cli.run(cmd, async (ctx: RunContext) => {
         const sinceMs = parseSince(o.since);
         const s = await ctx.session({ allowDirect: true });
-        const d = (await s.call('stats', { sinceMs, run: o.run, by: o.by, zero: o.zero === true })) as unknown as StatsData;
+        const d = (await s.call('stats', { sinceMs, run: o.run, by: o.by, zero: o.zero === true })) as unknown as Stats;
         return { data: d, human: renderStats };
       }),
     );
