@@ -185,3 +185,17 @@ export function logLines(sb: Sandbox, msg: RegExp): Array<Record<string, unknown
   }
   return out;
 }
+
+/** One request over a raw connection; resolves with the response's `data` ({id, result} or {id, error}). */
+export async function rawCall(socketPath: string, method: string, params: unknown = {}): Promise<Record<string, unknown>> {
+  const c = await rawConnect(socketPath);
+  try {
+    c.send(`${JSON.stringify({ type: 'request', data: { id: 1, method, params } })}\f`);
+    for (;;) {
+      const m = await c.next();
+      if (m.type === 'response') return m.data;
+    }
+  } finally {
+    c.close();
+  }
+}

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeHub } from '../../src/fixtures/fakeHub.js';
+import { ALIASES, getJson, logLines, rawCall, startHub } from './daemon-helpers.js';
+import { CLI, daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';
+
+/** One daemon per cache dir, kill -9 recovery, daemon status/stop, config reload without restart. */
+
+let hub: FakeHub;
+let sb: Sandbox;
+
+interface DaemonStatusJson {
+  running: boolean;
+  pid: number | null;
+  socket: string;
+  version: string | null;
+  uptime: number | null;
+}
+
+beforeAll(async () => {
+  hub = await startHub();
+});
+afterAll(async () => {
+  await hub.close();
+});
+beforeEach(() => {
+  sb = makeSandbox({ endpoint: hub.endpoint, models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+function runForeground(sandbox: Sandbox): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'daemon', 'run'], { env: sandbox.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+async function daemonStatus(sandbox: Sandbox): Promise<{ code: number | null; data: DaemonStatusJson }> {
+  const r = await sandbox.cli(['--json', 'daemon', 'status']);
+  return { code: r.code, data: r.json<DaemonStatusJson>() };
+}
+
+describe('one daemon per cache directory', () => {
+  it('a second `daemon run` exits non-zero naming the running pid and socket, and the first keeps serving', async () => {
+    const start = await sb.cli(['--json', 'daemon', 'start']);
+    expect(start.code, start.stderr).toBe(0);
+    const first = await daemonStatus(sb);
+    expect(first.data.running).toBe(true);
+    const pid = first.data.pid!;
+
+    const second = await runForeground(sb);
+    expect(second.code).not.toBe(0);
+    expect(second.code).not.toBeNull();
+    expect(second.stderr).toContain(`pid ${pid}`);
+    expect(second.stderr).toContain(sb.socketPath);
+
+    const after = await daemonStatus(sb);
+    expect(after.data).toMatchObject({ running: true, pid });
+    expect(fs.statSync(sb.socketPath).isSocket()).toBe(true);
+    expect((await getJson(sb, 'whisper-tiny')).hit).toBe(false);
+  });
+
+  it('after kill -9, --no-autostart gives exit 3, `daemon start` replaces the stale socket and the cached model is still a hit', async () => {
+    const miss = await getJson(sb, 'whisper-tiny');
+    expect(miss.hit).toBe(false);
+    const pid = daemonPid(sb.cacheDir)!;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 10_000, 'the killed daemon to be gone');
+    // kill -9 leaves the socket file behind: nobody answers on it.
+    expect(fs.statSync(sb.socketPath).isSocket()).toBe(true);
+
+    const refused = await sb.cli(['--no-autostart', 'get', 'whisper-tiny']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/E_UNREACHABLE/);
+    expect(refused.stdout).toBe('');
+    const down = await daemonStatus(sb);
+    expect(down.code).toBe(3);
+    expect(down.data.running).toBe(false);
+
+    const start = await sb.cli(['--json', 'daemon', 'start']);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.json<{ started: boolean; pid: number }>()).toMatchObject({ started: true });
+    const up = await daemonStatus(sb);
+    expect(up.data.running).toBe(true);
+    expect(up.data.pid).not.toBe(pid);
+
+    const hit = await getJson(sb, 'whisper-tiny');
+    expect(hit).toMatchObject({ hit: true, path: miss.path, commit: miss.commit });
+  });
+});
+
+describe('daemon status and stop', () => {
+  it('`daemon status --json` has running, pid, socket, version, uptime; `daemon stop` stops it and removes the socket', async () => {
+    expect((await sb.cli(['daemon', 'start'])).code).toBe(0);
+    const st = await daemonStatus(sb);
+    expect(st.code).toBe(0);
+    expect(st.data.running).toBe(true);
+    expect(st.data.pid).toBe(daemonPid(sb.cacheDir));
+    expect(st.data.socket).toBe(sb.socketPath);
+    expect(st.data.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(typeof st.data.uptime).toBe('number');
+    expect(st.data.uptime).toBeGreaterThanOrEqual(0);
+    expect((fs.statSync(sb.socketPath).mode & 0o777).toString(8)).toBe('600');
+
+    const human = await sb.cli(['daemon', 'status']);
+    expect(human.stdout).toContain(`pid ${st.data.pid}`);
+
+    const stop = await sb.cli(['--json', 'daemon', 'stop']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.json<{ stopped: boolean; pid: number }>()).toMatchObject({ stopped: true, pid: st.data.pid });
+    expect(fs.existsSync(sb.socketPath)).toBe(false);
+    await waitFor(() => daemonPid(sb.cacheDir) === null, 10_000, 'the daemon process to exit');
+    const down = await daemonStatus(sb);
+    expect(down.code).toBe(3);
+    expect(down.data).toMatchObject({ running: false, pid: null });
+  });
+});
+
+describe('config reload', () => {
+  it('a maxSize edit changes status limitBytes without a restart; an invalid edit is ignored and the old value stays', async () => {
+    expect((await sb.cli(['daemon', 'start'])).code).toBe(0);
+    const pid = daemonPid(sb.cacheDir);
+    // Asked over the socket: the CLI itself refuses to run with the invalid config this test writes.
+    const limit = async () => ((await rawCall(sb.socketPath, 'status')).result as { limitBytes: number }).limitBytes;
+    expect(await limit()).toBe(1_000_000_000);
+
+    sb.writeConfig({ maxSize: '300MB' });
+    await waitFor(async () => (await limit()) === 300_000_000, 15_000, 'limitBytes to follow the edited maxSize');
+
+    const rejectedBefore = logLines(sb, /config edit rejected/).length;
+    sb.writeConfig({ maxSize: 'a lot' });
+    await waitFor(() => logLines(sb, /config edit rejected/).length > rejectedBefore, 15_000, 'the daemon to reject the invalid edit');
+    expect(await limit()).toBe(300_000_000);
+    const cli = await sb.cli(['status']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('maxSize');
+    expect(daemonPid(sb.cacheDir)).toBe(pid);
+    sb.writeConfig(); // valid again, so cleanup can stop the daemon through the CLI
+  });
+});
