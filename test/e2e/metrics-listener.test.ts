@@ -1,0 +1,54 @@
+import net from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parsePrometheus } from '../../src/accounting/metrics.js';
+import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
+import { whisperKitRepo } from '../../src/fixtures/generate.js';
+import { makeSandbox, type Sandbox } from './harness.js';
+
+let hub: FakeHub;
+let sb: Sandbox;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  hub = await startFakeHub({ repos: [whisperKitRepo()] });
+  sb = makeSandbox({ endpoint: hub.endpoint, models: { tiny: 'argmaxinc/whisperkit-coreml@main:openai_whisper-tiny' } });
+});
+
+afterAll(async () => {
+  await sb.cleanup();
+  await hub.close();
+});
+
+it('serves Prometheus metrics on 127.0.0.1 when the config enables it, agreeing with stats', async () => {
+  const port = await freePort();
+  sb.writeConfig({ metrics: { port } });
+  expect((await sb.cli(['get', 'tiny'])).code).toBe(0);
+  expect((await sb.cli(['get', 'tiny'])).code).toBe(0);
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const families = parsePrometheus(await res.text());
+  const stats = (await sb.cli(['--json', 'stats'])).json<{ hits: number; misses: number }>();
+  const sample = (name: string, labels: Record<string, string>) => {
+    for (const f of families.values()) {
+      for (const s of f.samples) {
+        if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) return s.value;
+      }
+    }
+    return undefined;
+  };
+  expect(stats).toMatchObject({ hits: 1, misses: 1 });
+  expect(sample('vocorize_cache_requests_total', { outcome: 'hit' })).toBe(1);
+  expect(sample('vocorize_cache_requests_total', { outcome: 'miss' })).toBe(1);
+  expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+});
