@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cli } from './benchmarks/cli.js';
+import { evictPlan } from './benchmarks/evictPlan.js';
+import { hash } from './benchmarks/hash.js';
+import { hitLatency } from './benchmarks/hitLatency.js';
+import { hitThroughput } from './benchmarks/hitThroughput.js';
+import { miss } from './benchmarks/miss.js';
+import { restore } from './benchmarks/restore.js';
+import { soak } from './benchmarks/soak.js';
+import { startup } from './benchmarks/startup.js';
+import { machine, readResults, table, type ResultsFile } from './report.js';
+import type { Benchmark, BenchContext, Figure } from './types.js';
+
+/**
+ * `npm run bench [-- <name>...] [--reps N] [--out FILE]`: runs the named benchmarks (default all), prints a
+ * table and merges their figures into bench/results.json (other benchmarks' last figures are kept).
+ */
+const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, startup, soak, cli];
+
+const distDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const repoRoot = path.dirname(distDir);
+
+function parseArgs(argv: string[]): { names: string[]; reps: number; out: string } {
+  const names: string[] = [];
+  let reps = 5;
+  let out = path.join(repoRoot, 'bench', 'results.json');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--reps') reps = Number(argv[++i]);
+    else if (a === '--out') out = path.resolve(argv[++i]!);
+    else if (a === '--list') {
+      for (const b of BENCHMARKS) process.stdout.write(`${b.name.padEnd(15)} ${b.describe}\n`);
+      process.exit(0);
+    } else names.push(a);
+  }
+  if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps must be a positive integer');
+  return { names, reps, out };
+}
+
+async function main(): Promise<void> {
+  const { names, reps, out } = parseArgs(process.argv.slice(2));
+  const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+  if (unknown.length) {
+    process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const selected = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
+  const ctx: BenchContext = { reps, distDir, log: (m) => process.stderr.write(`  ${m}\n`) };
+  const prev = readResults(out);
+  const results: ResultsFile = { generatedAt: new Date().toISOString(), machine: machine(), benchmarks: { ...(prev?.benchmarks ?? {}) } };
+  const figs: Figure[] = [];
+  const t0 = performance.now();
+  let failed = false;
+  for (const b of selected) {
+    process.stderr.write(`[${b.name}] ${b.describe}\n`);
+    const s = performance.now();
+    try {
+      const f = await b.run(ctx);
+      figs.push(...f);
+      results.benchmarks[b.name] = { ranAt: new Date().toISOString(), durationMs: Math.round(performance.now() - s), figures: f };
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`[${b.name}] failed: ${(err as Error).stack ?? String(err)}\n`);
+      results.benchmarks[b.name] = { ranAt: new Date().toISOString(), durationMs: Math.round(performance.now() - s), figures: [], error: String(err) };
+    }
+    process.stderr.write(`[${b.name}] ${((performance.now() - s) / 1000).toFixed(1)} s\n`);
+  }
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${table(figs)}\n\n${selected.length} benchmark(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s; results: ${out}\n`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+await main();

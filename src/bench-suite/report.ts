@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Figure } from './types.js';
+
+export interface Machine {
+  date: string;
+  nproc: number;
+  cpu: string;
+  memTotal: string;
+  freeH: string;
+  node: string;
+  platform: string;
+}
+
+export interface ResultsFile {
+  generatedAt: string;
+  machine: Machine;
+  /** Benchmark name → its latest figures and when they were taken. */
+  benchmarks: Record<string, { ranAt: string; durationMs: number; figures: Figure[]; error?: string }>;
+}
+
+export function machine(): Machine {
+  let freeH = '';
+  try {
+    freeH = execFileSync('free', ['-h'], { encoding: 'utf8' }).trim();
+  } catch {
+    freeH = 'n/a';
+  }
+  return {
+    date: new Date().toISOString(),
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memTotal: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    freeH,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+/** Reads an existing results file (to merge a partial run into), or null. */
+export function readResults(file: string): ResultsFile | null {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    if (typeof v === 'object' && v !== null && 'benchmarks' in v) return v as ResultsFile;
+  } catch {
+    // absent or unreadable: start afresh
+  }
+  return null;
+}
+
+function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '';
+  const a = Math.abs(x);
+  if (a >= 1000) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  return x.toFixed(3);
+}
+
+/** A fixed-width text table of figures: value [min–max], reference, ratio, target, pass/fail. */
+export function table(figs: readonly Figure[]): string {
+  const rows = [['benchmark', 'figure', 'value [min–max]', 'reference', 'ratio', 'target', 'ok']];
+  for (const f of figs) {
+    const range = f.min !== undefined ? ` [${fmt(f.min)}–${fmt(f.max)}]` : '';
+    rows.push([
+      f.benchmark,
+      f.name,
+      `${fmt(f.value)} ${f.unit}${range}`,
+      f.reference ? `${fmt(f.reference.value)} (${f.reference.name})` : '',
+      f.ratio !== undefined ? `${fmt(f.ratio)}×` : '',
+      f.target ?? '',
+      f.pass === undefined ? '' : f.pass ? 'PASS' : 'MISS',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
