@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeHub } from '../../src/fixtures/fakeHub.js';
+import { ALIASES, getJson, startHub } from './daemon-helpers.js';
+import { makeSandbox, type Sandbox } from './harness.js';
+
+/** The CLI contract existing Vocorize scripts depend on (DESIGN §7, reference/vocorize-callers.md). */
+
+const SHIM = path.resolve(import.meta.dirname, '../../scripts/cache-manager.sh');
+
+let hub: FakeHub;
+let sb: Sandbox;
+
+beforeAll(async () => {
+  hub = await startHub();
+  sb = makeSandbox({ endpoint: hub.endpoint, models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
+  // One miss and one hit: a 50% hit rate and a non-empty cache.
+  expect((await getJson(sb, 'whisper-tiny')).hit).toBe(false);
+  expect((await getJson(sb, 'whisper-tiny')).hit).toBe(true);
+});
+afterAll(async () => {
+  await sb.cleanup();
+  await hub.close();
+});
+
+function sh(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', ['-c', script], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('status page', () => {
+  it('prints `Total Cache Size: <N>MB` (4th field, first <N>MB on the page) and `Hit Rate: <N>%`, exit 0', async () => {
+    const r = await sb.cli(['status']);
+    expect(r.code, r.stderr).toBe(0);
+    const total = r.stdout.split('\n').find((l) => l.startsWith('Total Cache Size:'));
+    expect(total).toMatch(/^Total Cache Size: \d+MB$/);
+    const fourth = total!.split(/\s+/)[3]!;
+    expect(fourth).toMatch(/^\d+MB$/);
+    expect(r.stdout.match(/\d+MB/)?.[0]).toBe(fourth);
+    expect(r.stdout).toMatch(/^Hit Rate: 50%$/m);
+    for (const word of ['Size', 'Issues', 'Integrity']) expect(r.stdout).toContain(word);
+
+    const json = await sb.cli(['--json', 'status']);
+    const d = json.json<{ usedBytes: number; hits: number; misses: number; hitRate: number }>();
+    expect(d).toMatchObject({ hits: 1, misses: 1, hitRate: 0.5 });
+    expect(fourth).toBe(`${Math.round(d.usedBytes / 1e6)}MB`);
+  });
+
+  it('the shell pipelines the old scripts used read the same numbers through scripts/cache-manager.sh', async () => {
+    const total = await sh(`"${SHIM}" status | grep 'Total Cache Size' | awk '{print $4}'`, sb.env);
+    expect(total.code, total.stderr).toBe(0);
+    expect(total.stdout.trim()).toMatch(/^\d+MB$/);
+    const first = await sh(`"${SHIM}" status | grep -oE '[0-9]+MB' | head -1`, sb.env);
+    expect(first.stdout.trim()).toBe(total.stdout.trim());
+    const rate = await sh(`"${SHIM}" status | grep 'Hit Rate' | grep -oE '[0-9]+%'`, sb.env);
+    expect(rate.stdout.trim()).toBe('50%');
+  });
+});
+
+describe('exit codes and the shim', () => {
+  it('`help`, `--help` and the shim\'s `help` exit 0 and list the commands', async () => {
+    for (const args of [['help'], ['--help'], ['help', 'get']]) {
+      const r = await sb.cli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/get/);
+    }
+    const shim = await sh(`"${SHIM}" help`, sb.env);
+    expect(shim.code).toBe(0);
+    expect(shim.stdout).toMatch(/status/);
+  });
+
+  it('`scripts/cache-manager.sh status` and the old flag form `--clean` work', async () => {
+    const status = await sh(`"${SHIM}" status`, sb.env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^Total Cache Size: \d+MB$/m);
+
+    const clean = await sh(`"${SHIM}" --json --clean`, sb.env);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(JSON.parse(clean.stdout)).toHaveProperty('freedBytes');
+    const legacy = await sh(`"${SHIM}" --clean`, sb.env);
+    expect(legacy.code, legacy.stderr).toBe(0);
+    // The cached model is in use by nobody but was not asked to go: clean's default keeps it.
+    expect((await getJson(sb, 'whisper-tiny')).hit).toBe(true);
+  });
+
+  it('an unknown command exits 2', async () => {
+    const r = await sb.cli(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/frobnicate/);
+    expect((await sh(`"${SHIM}" --frobnicate`, sb.env)).code).toBe(2);
+    const badOpt = await sb.cli(['get', 'whisper-tiny', '--no-such-flag']);
+    expect(badOpt.code).toBe(2);
+  });
+
+  it('a malformed config exits 2 naming the field and the file', async () => {
+    const bad = makeSandbox({ config: { maxSize: 'enormous' } });
+    try {
+      for (const args of [['status'], ['get', 'whisper-tiny'], ['config', 'validate']]) {
+        const r = await bad.cli(args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toContain('maxSize');
+        expect(r.stderr).toContain(bad.configPath);
+      }
+      const json = await bad.cli(['--json', 'status']);
+      expect(json.json<{ error: { code: string } }>().error.code).toBe('E_CONFIG');
+
+      fs.writeFileSync(bad.configPath, '{\n  "maxSize": "1GB",\n  "models": {\n}');
+      const syntax = await bad.cli(['status']);
+      expect(syntax.code).toBe(2);
+      expect(syntax.stderr).toContain(bad.configPath);
+      expect(fs.existsSync(bad.cacheDir)).toBe(false);
+    } finally {
+      await bad.cleanup();
+    }
+  });
+});
