@@ -25,6 +25,8 @@ export interface RecorderOptions {
   clock?: () => number;
   /** Called when a timer-driven flush fails (the records stay buffered for the next flush). */
   onError?: (err: unknown) => void;
+  /** Test hook: runs inside a flush's transaction after its inserts, before the commit. */
+  onFlush?: (rows: number) => void;
 }
 
 export interface Recorder {
@@ -71,6 +73,7 @@ export function createRecorder(db: Database.Database, opts: RecorderOptions): Re
   );
   const writeAll = db.transaction((rows: Row[]) => {
     for (const r of rows) insert.run(r);
+    opts.onFlush?.(rows.length);
   });
 
   let buffer: Row[] = [];

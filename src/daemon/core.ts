@@ -8,6 +8,7 @@ import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import { acquireCacheLock } from './cacheLock.js';
+import { faultPoint } from './faults.js';
 import { createHandlers, type DaemonState } from './handlers.js';
 import { createLeases } from './leases.js';
 import type { Logger } from './logger.js';
@@ -60,6 +61,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
       limitBytes: config.maxSize,
       lowWatermark: config.lowWatermark,
       clock,
+      onStage: (stage, key) => faultPoint(stage, key),
       logger: {
         info: (m: string, o?: object) => logger.info(o ?? {}, m),
         warn: (m: string, o?: object) => logger.warn(o ?? {}, m),
@@ -76,6 +78,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     flushIntervalMs: config.accounting.flushIntervalMs,
     flushBatch: config.accounting.flushBatch,
     clock,
+    onFlush: (rows) => faultPoint('accounting-flush', String(rows)),
   });
   const leases = createLeases({ ttlMs: config.leaseTtlMs, clock });
   const shutdown = new AbortController();

@@ -12,6 +12,7 @@ import { PROTOCOL_VERSION } from '../ipc/protocol.js';
 import { maintenance } from '../maintenance/index.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
+import { faultPoint } from './faults.js';
 import type { Leases } from './leases.js';
 import type { Logger } from './logger.js';
 import type { ModelService } from './modelService.js';
@@ -150,6 +151,7 @@ export function createHandlers(state: DaemonState) {
         .then((r) => ({ hit: r.hit })),
     retentionMs: () => state.config().accounting.retentionMs,
     flushAccounting: () => state.recorder.flush(),
+    onStage: (stage, name) => faultPoint(stage, name),
   });
 
   const table: { [M in Method]: Handler<M> } = {

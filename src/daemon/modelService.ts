@@ -5,6 +5,7 @@ import type { Cache, ModelRecord, SnapshotFile } from '../cache/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
 import type { BlobSink, ExpectedContent } from '../store/types.js';
+import { faultPoint } from './faults.js';
 import type { Lease, Leases } from './leases.js';
 
 /** What the service needs from the downloader (src/origin/fetchModel.ts). */
@@ -243,6 +244,7 @@ export function createModelService(deps: ModelServiceDeps) {
         size: f.size,
         gitSha1: f.gitSha1,
       }));
+      faultPoint('before-admit', key);
       const model = cache.admit({
         repo: listing.ref.repo,
         subfolder: listing.ref.subfolder,

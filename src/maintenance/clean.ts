@@ -28,6 +28,7 @@ export async function clean(deps: MaintenanceDeps, o: CleanOptions): Promise<Cle
     }
     const bytes = cache.evict(model.id, 'clean');
     removed.push({ kind: 'model', name: model.key, bytes });
+    deps.onStage?.('clean-step', model.key);
     deps.logger.info({ model: model.key, bytes }, 'clean: model removed');
   }
 

@@ -22,6 +22,8 @@ export interface MaintenanceDeps {
    * must not be swept. Default STALE_MS; pass 0 when the caller holds the cache exclusively.
    */
   staleMs?: number;
+  /** Test hook: runs synchronously after clean removed a model (the crash tests pause here). */
+  onStage?: (stage: 'clean-step', name: string) => void;
   /** Hash threads for verify/import. Default os.availableParallelism(). */
   hashThreads?: number;
 }
