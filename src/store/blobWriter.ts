@@ -7,7 +7,11 @@ import { CacheError, ErrorCodes } from '../errors.js';
 import { blobPath } from './layout.js';
 import type { BlobRef, BlobWriter, ExpectedContent } from './types.js';
 
-/** Bytes are staged and written in chunks of this size (one write syscall per MiB, not per network chunk). */
+/**
+ * Bytes are staged and written in chunks of this size (one write syscall per MiB, not per network chunk).
+ * Two stage buffers: while one is being written (on the libuv thread pool) the next fills and is hashed
+ * on the caller's thread, so disk writes overlap hashing and the network instead of pausing them.
+ */
 const STAGE_BYTES = 1 << 20;
 
 export interface BlobWriterOptions {
@@ -35,6 +39,11 @@ export function asStoreError(err: unknown, what: string): unknown {
  * Opens a verifying writer (see BlobWriter): a unique temp file in `v1/tmp/`, sha256 and git blob SHA-1
  * computed in the same pass, published by link (no-replace) into `blobs/` only after size and every
  * expected digest match. With no digest expected, only the size is checked.
+ *
+ * Invariants: at most one disk write is in flight, always of the stage buffer not being filled; every
+ * write names its file offset explicitly (so restart() after truncate starts at byte 0); write() resolves
+ * once the chunk is hashed and staged, and a failed background write is reported by the next write(),
+ * restart() or commit(), which then clean up.
  */
 export async function openBlobWriter(
   layout: Layout,
@@ -56,31 +65,65 @@ export async function openBlobWriter(
 
   let sha256 = crypto.createHash('sha256');
   let sha1 = newGitSha1(expected.size);
-  const stage = Buffer.allocUnsafe(STAGE_BYTES);
+  // Small files never need a second buffer or a full MiB.
+  const stageBytes = Math.max(1, Math.min(STAGE_BYTES, expected.size));
+  let stage: Buffer = Buffer.allocUnsafe(stageBytes);
+  let spare: Buffer | null = expected.size > stageBytes ? Buffer.allocUnsafe(stageBytes) : null;
   let staged = 0;
   let written = 0;
+  /** File offset of the next stage flush. */
+  let filePos = 0;
+  /** The background write of the other buffer, if any; never rejects (errors land in writeError). */
+  let inflight: Promise<void> | null = null;
+  let writeError: unknown = null;
   let done = false;
   let failure: unknown = null;
 
   const integrity = (msg: string) => new CacheError(ErrorCodes.INTEGRITY, `file ${label}: ${msg}`, { retryable: true });
 
-  async function writeAll(buf: Uint8Array): Promise<void> {
+  async function writeAt(h: fsp.FileHandle, buf: Buffer, pos: number): Promise<void> {
     let off = 0;
     while (off < buf.byteLength) {
-      const { bytesWritten } = await fh!.write(buf, off, buf.byteLength - off);
+      const { bytesWritten } = await h.write(buf, off, buf.byteLength - off, pos + off);
       off += bytesWritten;
     }
   }
 
+  /** Waits for the background write; rethrows its error. */
+  async function settle(): Promise<void> {
+    if (inflight) {
+      await inflight;
+      inflight = null;
+    }
+    if (writeError) throw writeError;
+  }
+
+  /** Starts writing the stage in the background (after the previous write) and swaps buffers. */
   async function flushStage(): Promise<void> {
+    await settle();
     if (staged === 0) return;
-    const n = staged;
+    const buf = stage.subarray(0, staged);
+    const pos = filePos;
+    filePos += staged;
+    const h = fh!;
+    const full = stage;
+    inflight = writeAt(h, buf, pos).then(
+      () => {
+        spare ??= full;
+      },
+      (err: unknown) => {
+        writeError = err;
+      },
+    );
+    stage = spare ?? Buffer.allocUnsafe(stageBytes);
+    spare = null;
     staged = 0;
-    await writeAll(stage.subarray(0, n));
   }
 
   async function cleanup(): Promise<void> {
     done = true;
+    if (inflight) await inflight;
+    inflight = null;
     const h = fh;
     fh = null;
     if (h) await h.close().catch(() => undefined);
@@ -93,6 +136,12 @@ export async function openBlobWriter(
     if (done || !fh) throw new CacheError(ErrorCodes.INTERNAL, `blob writer for ${label} is closed`);
   }
 
+  async function fail(err: unknown): Promise<never> {
+    failure = asStoreError(err, `file ${label}`);
+    await cleanup();
+    throw failure;
+  }
+
   const writer: BlobWriter = {
     get written() {
       return written;
@@ -102,43 +151,45 @@ export async function openBlobWriter(
       assertOpen();
       if (chunk.byteLength === 0) return;
       if (written + chunk.byteLength > expected.size) {
-        failure = integrity(`expected size ${expected.size} got at least ${written + chunk.byteLength}`);
-        await cleanup();
-        throw failure;
+        return fail(integrity(`expected size ${expected.size} got at least ${written + chunk.byteLength}`));
       }
       sha256.update(chunk);
       sha1.update(chunk);
       written += chunk.byteLength;
       try {
-        if (chunk.byteLength >= STAGE_BYTES) {
-          await flushStage();
-          await writeAll(chunk);
-        } else {
-          if (staged + chunk.byteLength > STAGE_BYTES) await flushStage();
-          stage.set(chunk, staged);
-          staged += chunk.byteLength;
-          if (staged === STAGE_BYTES) await flushStage();
+        let off = 0;
+        while (off < chunk.byteLength) {
+          const n = Math.min(stageBytes - staged, chunk.byteLength - off);
+          stage.set(chunk.subarray(off, off + n), staged);
+          staged += n;
+          off += n;
+          if (staged === stageBytes) await flushStage();
         }
       } catch (err) {
-        failure = asStoreError(err, `file ${label}`);
-        await cleanup();
-        throw failure;
+        return fail(err);
       }
     },
 
     async restart(): Promise<void> {
       assertOpen();
+      try {
+        await settle();
+        await fh!.truncate(0);
+      } catch (err) {
+        return fail(err);
+      }
       staged = 0;
       written = 0;
+      filePos = 0;
       sha256 = crypto.createHash('sha256');
       sha1 = newGitSha1(expected.size);
-      await fh!.truncate(0);
     },
 
     async commit(): Promise<BlobRef> {
       assertOpen();
       try {
         await flushStage();
+        await settle();
         if (written !== expected.size) throw integrity(`expected size ${expected.size} got ${written}`);
         const ref: BlobRef = { sha256: sha256.digest('hex'), size: written, gitSha1: sha1.digest('hex') };
         if (expected.sha256 && expected.sha256.toLowerCase() !== ref.sha256) {

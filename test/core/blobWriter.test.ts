@@ -119,6 +119,18 @@ describe('openBlobWriter', () => {
     expect(fs.readFileSync(blobPath(layout, ref.sha256)).equals(buf)).toBe(true);
   });
 
+  it('restart() after more than one stage buffer was flushed rewrites the file from byte 0', async () => {
+    const buf = randomBytes(3 * 1024 * 1024 + 5);
+    const w = await openBlobWriter(layout, expectedOf(buf));
+    for await (const c of chunks(randomBytes(2 * 1024 * 1024 + 3), 65536)) await w.write(c);
+    await w.restart();
+    for await (const c of chunks(buf, 65536)) await w.write(c);
+    const ref = await w.commit();
+    const onDisk = fs.readFileSync(blobPath(layout, ref.sha256));
+    expect(onDisk.length).toBe(buf.length);
+    expect(onDisk.equals(buf)).toBe(true);
+  });
+
   it('abort() removes the temp file and is idempotent', async () => {
     const buf = bytes('partial');
     const w = await openBlobWriter(layout, expectedOf(buf));
