@@ -1,6 +1,6 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { VERSION } from '../daemon/core.js';
 import { createCli } from './cli.js';
 import { registerAccounting } from './commands/accounting.js';
 import { registerBench } from './commands/bench.js';
@@ -11,6 +11,12 @@ import { registerMaintenance } from './commands/maintenance.js';
 import { registerModels } from './commands/models.js';
 import { registerStatus } from './commands/status.js';
 import { Exit } from './exitCodes.js';
+
+/**
+ * The package version, read from package.json (not from daemon/core.js: importing the daemon would load
+ * SQLite, pino and the origins into every CLI process; see bench/README.md, `cli`).
+ */
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** `cache-manager [--config FILE] [--socket PATH] [--json] [--no-autostart] <command>` (DESIGN §7). */
 export function buildProgram(): Command {

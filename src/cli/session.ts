@@ -5,8 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { readLockHolder } from '../daemon/cacheLock.js';
-import { openCore } from '../daemon/core.js';
-import { createLogger } from '../daemon/logger.js';
 import { CacheError, ErrorCodes, isCacheError } from '../errors.js';
 import { connect, type CacheClient } from '../ipc/client.js';
 import type { Method, ParamsOf, ResultOf } from '../ipc/protocol.js';
@@ -67,7 +65,9 @@ function daemonSession(client: CacheClient): Session {
   };
 }
 
-function directSession(config: ResolvedConfig): Session {
+/** Loads the daemon core (SQLite, origins, pino) only here: CLI processes that talk to a daemon never need it. */
+async function directSession(config: ResolvedConfig): Promise<Session> {
+  const [{ openCore }, { createLogger }] = await Promise.all([import('../daemon/core.js'), import('../daemon/logger.js')]);
   const logger = createLogger({ level: 'warn', file: null, name: 'cache-manager' });
   const core = openCore(config, { logger, role: 'cli' });
   return {

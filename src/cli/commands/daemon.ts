@@ -3,9 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { startDaemon } from '../../daemon/daemon.js';
-import { createLogger } from '../../daemon/logger.js';
-import { installPlan, uninstallPlan, type ServicePlan } from '../../daemon/serviceUnits.js';
+import type { ServicePlan } from '../../daemon/serviceUnits.js';
 import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
 import { connect } from '../../ipc/client.js';
 import type { Cli, RunContext } from '../cli.js';
@@ -82,6 +80,8 @@ export function registerDaemon(program: Command, cli: Cli): void {
       const g = cli.globals(cmd);
       try {
         const config = resolveConfig(g);
+        // The daemon's modules load only in the process that runs it (keeps every other command quick).
+        const [{ startDaemon }, { createLogger }] = await Promise.all([import('../../daemon/daemon.js'), import('../../daemon/logger.js')]);
         const logger = createLogger({ level: config.log.level, file: config.log.file });
         const d = await startDaemon(config, { logger });
         const stop = (sig: string) => void d.close(sig);
@@ -165,6 +165,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .option('--dry-run', 'print what would be written and run')
     .action((o: { dryRun?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
+        const { installPlan } = await import('../../daemon/serviceUnits.js');
         const plan = installPlan(process.platform, inputs(ctx.globals));
         if (o.dryRun) return { data: { ...plan, dryRun: true }, human: renderPlan };
         fs.mkdirSync(inputs(ctx.globals).logDir, { recursive: true, mode: 0o700 });
@@ -180,6 +181,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .action((o: { dryRun?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const i = inputs(ctx.globals);
+        const { uninstallPlan } = await import('../../daemon/serviceUnits.js');
         const plan = uninstallPlan(process.platform, i);
         if (o.dryRun) return { data: { ...plan, dryRun: true }, human: renderPlan };
         const ran = execPlan(plan, () => true);
