@@ -1,0 +1,123 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
+import { filesUnder, mlxRepo, whisperKitRepo } from '../../src/fixtures/generate.js';
+import { CLI, makeSandbox, type Sandbox } from './harness.js';
+
+/**
+ * The benchmarker through the real CLI and daemon (issue 7): a suite that gets a model with the CLI runs
+ * inside a run scope (it inherits VOCORIZE_CACHE_RUN and `get` reads it), so the report's cache section
+ * shows that suite's miss and hits only — not the gets other clients make at the same time.
+ */
+
+const WK = whisperKitRepo();
+const MLX = mlxRepo();
+const TINY_BYTES = filesUnder(WK, 'openai_whisper-tiny').reduce((n, f) => n + f.bytes.byteLength, 0);
+
+let hub: FakeHub;
+let sb: Sandbox;
+
+beforeAll(async () => {
+  hub = await startFakeHub({ repos: [WK, MLX] });
+  sb = makeSandbox({
+    endpoint: hub.endpoint,
+    models: { 'whisper-tiny': 'argmaxinc/whisperkit-coreml:openai_whisper-tiny', 'mlx-tiny': 'mlx-community/whisper-tiny' },
+  });
+});
+afterAll(async () => {
+  await sb?.cleanup();
+  await hub?.close();
+});
+
+interface CacheStats {
+  hits: number;
+  misses: number;
+  errors: number;
+  hitRate: number | null;
+  bytesDownloaded: number;
+  bytesAvoided: number;
+  missedModels: string[];
+}
+interface BenchJson {
+  exitCode: number;
+  paths: Record<string, string>;
+  report: {
+    suites: Array<{ name: string; ok: boolean; measurements: unknown[]; cache: { runId: string | null; reachable: boolean; stats: CacheStats | null } }>;
+    cache: { reachable: boolean; totals: { hits: number; misses: number; bytesDownloaded: number } };
+  };
+}
+
+async function bench(args: string[]): Promise<BenchJson> {
+  const r = await sb.cli(['--json', 'bench', '--out-dir', path.join(sb.root, 'perf'), ...args], { timeoutMs: 60_000 });
+  expect(r.code, r.stderr).toBe(0);
+  return r.json<BenchJson>();
+}
+
+describe('cache-manager bench', () => {
+  it('a suite that gets a model: the cache section shows the first run miss, then hits, of that run only', async () => {
+    const outside = await sb.cli(['get', 'mlx-tiny', '--json']); // a miss outside any run (also starts the daemon)
+    expect(outside.code, outside.stderr).toBe(0);
+    expect(outside.json<{ hit: boolean }>().hit).toBe(false);
+
+    // Another client keeps getting a model while the suite runs; none of it may count for the suite's run.
+    let stop = false;
+    const noise = (async () => {
+      let n = 0;
+      while (!stop) {
+        expect((await sb.cli(['get', 'mlx-tiny'])).code).toBe(0);
+        n++;
+      }
+      return n;
+    })();
+    const res = await bench([`--suite`, `get=node ${CLI} get whisper-tiny`]).finally(() => (stop = true));
+    expect(await noise).toBeGreaterThan(0);
+
+    const suite = res.report.suites.find((s) => s.name === 'get');
+    expect(suite?.ok).toBe(true);
+    expect(suite?.measurements).toHaveLength(3);
+    expect(suite?.cache.reachable).toBe(true);
+    expect(suite?.cache.runId).toMatch(/\S/);
+    expect(suite?.cache.stats).toMatchObject({
+      hits: 2,
+      misses: 1,
+      errors: 0,
+      bytesDownloaded: TINY_BYTES,
+      bytesAvoided: 2 * TINY_BYTES,
+      missedModels: [expect.stringMatching(/^argmaxinc\/whisperkit-coreml:openai_whisper-tiny@[0-9a-f]{40}$/)],
+    });
+    expect(suite?.cache.stats?.hitRate).toBeCloseTo(2 / 3, 12);
+    expect(res.report.cache.totals).toMatchObject({ hits: 2, misses: 1, bytesDownloaded: TINY_BYTES });
+
+    // The daemon's own view of that run agrees, and everything else was accounted outside it.
+    const run = (await sb.cli(['stats', '--run', suite!.cache.runId!, '--json'])).json<{ hits: number; misses: number }>();
+    expect(run).toMatchObject({ hits: 2, misses: 1 });
+    const all = (await sb.cli(['stats', '--json'])).json<{ hits: number; misses: number }>();
+    expect(all.misses).toBe(2);
+    expect(all.hits).toBeGreaterThan(2);
+
+    // The written reports carry the same cache numbers.
+    const jsonReport = Object.values(res.paths).find((p) => p.endsWith('.json') && path.basename(p).startsWith('performance_report_'));
+    expect(jsonReport, JSON.stringify(res.paths)).toBeDefined();
+    const written = JSON.parse(fs.readFileSync(jsonReport!, 'utf8')) as BenchJson['report'];
+    expect(written.suites[0]!.cache.stats).toMatchObject({ hits: 2, misses: 1 });
+
+    // --quick: one run, now a hit, in a new run scope of its own.
+    const quick = await bench(['--quick', '--suite', `get=node ${CLI} get whisper-tiny`]);
+    const q = quick.report.suites[0]!;
+    expect(q.measurements).toHaveLength(1);
+    expect(q.cache.runId).not.toBe(suite!.cache.runId);
+    expect(q.cache.stats).toMatchObject({ hits: 1, misses: 0, bytesDownloaded: 0, missedModels: [] });
+  });
+
+  it('scripts/performance-measurement.sh --help exits 0 and documents the bench flags', () => {
+    const r = spawnSync('bash', [path.resolve(import.meta.dirname, '../../scripts/performance-measurement.sh'), '--help'], {
+      env: sb.env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    for (const flag of ['--suite', '--quick', '--ci', '--update-baseline', '--report-only', '--memory-focus']) expect(r.stdout).toContain(flag);
+  });
+});
