@@ -199,3 +199,21 @@ export async function rawCall(socketPath: string, method: string, params: unknow
     c.close();
   }
 }
+
+/**
+ * The process has exited. A zombie counts: it holds no fds (so no lock and no socket), and a detached
+ * daemon's zombie waits for PID 1 to reap it, which can take a while in a container.
+ */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeHub } from '../../src/fixtures/fakeHub.js';
-import { ALIASES, getJson, logLines, rawCall, startHub } from './daemon-helpers.js';
+import { ALIASES, getJson, logLines, processGone, rawCall, startHub } from './daemon-helpers.js';
 import { CLI, daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';
 
 /** One daemon per cache dir, kill -9 recovery, daemon status/stop, config reload without restart. */
@@ -51,12 +51,19 @@ async function daemonStatus(sandbox: Sandbox): Promise<{ code: number | null; da
 }
 
 describe('one daemon per cache directory', () => {
-  it('a second `daemon run` exits non-zero naming the running pid and socket, and the first keeps serving', async () => {
+  it('`daemon status --json` has running, pid, socket, version, uptime; a second `daemon run` exits non-zero naming that pid and socket and the first keeps serving; `daemon stop` stops it and removes the socket', async () => {
     const start = await sb.cli(['--json', 'daemon', 'start']);
     expect(start.code, start.stderr).toBe(0);
-    const first = await daemonStatus(sb);
-    expect(first.data.running).toBe(true);
-    const pid = first.data.pid!;
+    const st = await daemonStatus(sb);
+    expect(st.code).toBe(0);
+    expect(st.data.running).toBe(true);
+    const pid = st.data.pid!;
+    expect(pid).toBe(daemonPid(sb.cacheDir));
+    expect(st.data.socket).toBe(sb.socketPath);
+    expect(st.data.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(typeof st.data.uptime).toBe('number');
+    expect(st.data.uptime).toBeGreaterThanOrEqual(0);
+    expect((fs.statSync(sb.socketPath).mode & 0o777).toString(8)).toBe('600');
 
     const second = await runForeground(sb);
     expect(second.code).not.toBe(0);
@@ -68,6 +75,15 @@ describe('one daemon per cache directory', () => {
     expect(after.data).toMatchObject({ running: true, pid });
     expect(fs.statSync(sb.socketPath).isSocket()).toBe(true);
     expect((await getJson(sb, 'whisper-tiny')).hit).toBe(false);
+
+    const stop = await sb.cli(['--json', 'daemon', 'stop']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.json<{ stopped: boolean; pid: number }>()).toMatchObject({ stopped: true, pid });
+    expect(fs.existsSync(sb.socketPath)).toBe(false);
+    await waitFor(() => processGone(pid), 10_000, 'the daemon process to exit');
+    const down = await daemonStatus(sb);
+    expect(down.code).toBe(3);
+    expect(down.data).toMatchObject({ running: false, pid: null, socket: sb.socketPath });
   });
 
   it('after kill -9, --no-autostart gives exit 3, `daemon start` replaces the stale socket and the cached model is still a hit', async () => {
@@ -76,14 +92,7 @@ describe('one daemon per cache directory', () => {
     const pid = daemonPid(sb.cacheDir)!;
     expect(pid).toBeGreaterThan(0);
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 10_000, 'the killed daemon to be gone');
+    await waitFor(() => processGone(pid), 10_000, 'the killed daemon to be gone');
     // kill -9 leaves the socket file behind: nobody answers on it.
     expect(fs.statSync(sb.socketPath).isSocket()).toBe(true);
 
@@ -91,46 +100,16 @@ describe('one daemon per cache directory', () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/E_UNREACHABLE/);
     expect(refused.stdout).toBe('');
-    const down = await daemonStatus(sb);
-    expect(down.code).toBe(3);
-    expect(down.data.running).toBe(false);
 
     const start = await sb.cli(['--json', 'daemon', 'start']);
     expect(start.code, start.stderr).toBe(0);
-    expect(start.json<{ started: boolean; pid: number }>()).toMatchObject({ started: true });
-    const up = await daemonStatus(sb);
-    expect(up.data.running).toBe(true);
-    expect(up.data.pid).not.toBe(pid);
+    const started = start.json<{ started: boolean; running: boolean; pid: number }>();
+    expect(started).toMatchObject({ started: true, running: true });
+    expect(started.pid).not.toBe(pid);
+    expect(daemonPid(sb.cacheDir)).toBe(started.pid);
 
     const hit = await getJson(sb, 'whisper-tiny');
     expect(hit).toMatchObject({ hit: true, path: miss.path, commit: miss.commit });
-  });
-});
-
-describe('daemon status and stop', () => {
-  it('`daemon status --json` has running, pid, socket, version, uptime; `daemon stop` stops it and removes the socket', async () => {
-    expect((await sb.cli(['daemon', 'start'])).code).toBe(0);
-    const st = await daemonStatus(sb);
-    expect(st.code).toBe(0);
-    expect(st.data.running).toBe(true);
-    expect(st.data.pid).toBe(daemonPid(sb.cacheDir));
-    expect(st.data.socket).toBe(sb.socketPath);
-    expect(st.data.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(typeof st.data.uptime).toBe('number');
-    expect(st.data.uptime).toBeGreaterThanOrEqual(0);
-    expect((fs.statSync(sb.socketPath).mode & 0o777).toString(8)).toBe('600');
-
-    const human = await sb.cli(['daemon', 'status']);
-    expect(human.stdout).toContain(`pid ${st.data.pid}`);
-
-    const stop = await sb.cli(['--json', 'daemon', 'stop']);
-    expect(stop.code, stop.stderr).toBe(0);
-    expect(stop.json<{ stopped: boolean; pid: number }>()).toMatchObject({ stopped: true, pid: st.data.pid });
-    expect(fs.existsSync(sb.socketPath)).toBe(false);
-    await waitFor(() => daemonPid(sb.cacheDir) === null, 10_000, 'the daemon process to exit');
-    const down = await daemonStatus(sb);
-    expect(down.code).toBe(3);
-    expect(down.data).toMatchObject({ running: false, pid: null });
   });
 });
 
