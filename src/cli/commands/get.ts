@@ -59,7 +59,8 @@ export function registerGet(program: Command, cli: Cli): void {
     .addOption(new Option('--layout <layout>', 'tree shape').choices(['plain', 'hf', 'whisperkit']).default('plain'))
     .action((model: string, o: { to: string; layout: 'plain' | 'hf' | 'whisperkit' }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
-        const s = await ctx.session();
+        // Like the other maintenance commands: with --no-autostart and no daemon, work under the cache lock.
+        const s = await ctx.session({ allowDirect: true });
         const r = await s.call('restore', { model, to: path.resolve(o.to), layout: o.layout });
         return {
           data: r,
