@@ -4,7 +4,14 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
 import { filesUnder, mlxRepo, whisperKitRepo, type RepoSpec } from '../../src/fixtures/generate.js';
-import { daemonPid, makeSandbox, type Sandbox } from './harness.js';
+import { processGone } from './daemon-helpers.js';
+import { daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';
+
+/** No live daemon holds the cache (a stopped daemon may linger as a zombie until PID 1 reaps it). */
+function noDaemon(cacheDir: string): boolean {
+  const pid = daemonPid(cacheDir);
+  return pid === null || processGone(pid);
+}
 
 /**
  * verify / clean / optimize / restore / import through the real daemon and CLI (issue 5), and verify,
@@ -301,11 +308,11 @@ describe('import --from-hf-cache', () => {
 });
 
 describe('direct mode: --no-autostart with no daemon running', () => {
-  it('verify, clean, optimize and import work on the cache under its lock, and no daemon is started', async () => {
+  it('verify, clean, optimize, import and restore work on the cache under its lock, and no daemon is started', async () => {
     const s = sandbox();
     const tiny = await getModel(s, 'whisper-tiny');
     expect((await s.cli(['daemon', 'stop'])).code).toBe(0);
-    expect(daemonPid(s.cacheDir)).toBeNull();
+    await waitFor(() => noDaemon(s.cacheDir), 10_000, 'the daemon to stop');
     const direct = (args: string[]) => s.cli(['--no-autostart', ...args]);
 
     const ok = await direct(['verify']);
@@ -348,9 +355,16 @@ describe('direct mode: --no-autostart with no daemon running', () => {
     expect(imp.code, imp.stderr).toBe(0);
     expect(imp.json()).toEqual({ imported: [], refused: [] });
 
+    // restore, also directly: a miss fetches first (from the Hub, in this process), here in the whisperkit layout.
+    const to = path.join(s.root, 'wk-out');
+    const res = await direct(['restore', 'mlx-tiny', '--to', to, '--layout', 'whisperkit', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.json()).toMatchObject({ hit: false, layout: 'whisperkit', files: MLX.files.length });
+    expect(fs.readFileSync(path.join(to, 'models', 'mlx-community', 'whisper-tiny', 'weights.npz')).equals(fileOf(MLX.files, 'weights.npz'))).toBe(true);
+
     // The corrupted model is still reported (clean --partial does not touch models), and still no daemon.
     expect((await direct(['verify'])).code).toBe(1);
-    expect(daemonPid(s.cacheDir)).toBeNull();
+    expect(noDaemon(s.cacheDir)).toBe(true);
     expect(fs.existsSync(s.socketPath)).toBe(false);
   });
 });
