@@ -118,6 +118,13 @@ describe('exit codes and the shim', () => {
       expect(syntax.code).toBe(2);
       expect(syntax.stderr).toContain(bad.configPath);
       expect(fs.existsSync(bad.cacheDir)).toBe(false);
+
+      // A socket path over the OS limit (108 bytes on Linux, 104 on macOS) is a config error, not a bind failure.
+      bad.writeConfig({ maxSize: '1GB', socketPath: path.join(bad.root, 'x'.repeat(110), 'd.sock') });
+      const long = await bad.cli(['daemon', 'run']);
+      expect(long.code).toBe(2);
+      expect(long.stderr).toContain('socketPath');
+      expect(long.stderr).toMatch(/10[48] bytes/);
     } finally {
       await bad.cleanup();
     }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeHub } from '../../src/fixtures/fakeHub.js';
 import { ALIASES, getJson, logLines, processGone, rawCall, startHub } from './daemon-helpers.js';
@@ -31,19 +32,29 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-function runForeground(sandbox: Sandbox): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'daemon', 'run'], { env: sandbox.env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+/** `daemon run` in the foreground, as launchd/systemd run it. */
+function runForeground(sandbox: Sandbox): { pid: number; exited: Promise<{ code: number | null; stderr: string }> } {
+  const child = spawn(process.execPath, [CLI, 'daemon', 'run'], { env: sandbox.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr });
     });
   });
+  return { pid: child.pid!, exited };
 }
+
+const answers = async (socketPath: string): Promise<boolean> => {
+  try {
+    return (await rawCall(socketPath, 'hello')).result !== undefined;
+  } catch {
+    return false;
+  }
+};
 
 async function daemonStatus(sandbox: Sandbox): Promise<{ code: number | null; data: DaemonStatusJson }> {
   const r = await sandbox.cli(['--json', 'daemon', 'status']);
@@ -51,21 +62,22 @@ async function daemonStatus(sandbox: Sandbox): Promise<{ code: number | null; da
 }
 
 describe('one daemon per cache directory', () => {
-  it('`daemon status --json` has running, pid, socket, version, uptime; a second `daemon run` exits non-zero naming that pid and socket and the first keeps serving; `daemon stop` stops it and removes the socket', async () => {
-    const start = await sb.cli(['--json', 'daemon', 'start']);
-    expect(start.code, start.stderr).toBe(0);
+  it('`daemon status --json` has running, pid, socket, version, uptime; a second `daemon run` exits non-zero naming that pid and socket and the first keeps serving; `daemon stop` stops it (exit 0) and removes the socket', async () => {
+    const first = runForeground(sb);
+    await waitFor(() => answers(sb.socketPath), 15_000, 'the foreground daemon to answer');
     const st = await daemonStatus(sb);
     expect(st.code).toBe(0);
     expect(st.data.running).toBe(true);
     const pid = st.data.pid!;
-    expect(pid).toBe(daemonPid(sb.cacheDir));
+    expect(pid).toBe(first.pid);
+    expect(daemonPid(sb.cacheDir)).toBe(pid);
     expect(st.data.socket).toBe(sb.socketPath);
     expect(st.data.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(typeof st.data.uptime).toBe('number');
     expect(st.data.uptime).toBeGreaterThanOrEqual(0);
     expect((fs.statSync(sb.socketPath).mode & 0o777).toString(8)).toBe('600');
 
-    const second = await runForeground(sb);
+    const second = await runForeground(sb).exited;
     expect(second.code).not.toBe(0);
     expect(second.code).not.toBeNull();
     expect(second.stderr).toContain(`pid ${pid}`);
@@ -80,7 +92,7 @@ describe('one daemon per cache directory', () => {
     expect(stop.code, stop.stderr).toBe(0);
     expect(stop.json<{ stopped: boolean; pid: number }>()).toMatchObject({ stopped: true, pid });
     expect(fs.existsSync(sb.socketPath)).toBe(false);
-    await waitFor(() => processGone(pid), 10_000, 'the daemon process to exit');
+    expect((await first.exited).code).toBe(0);
     const down = await daemonStatus(sb);
     expect(down.code).toBe(3);
     expect(down.data).toMatchObject({ running: false, pid: null, socket: sb.socketPath });
@@ -132,6 +144,12 @@ describe('config reload', () => {
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('maxSize');
     expect(daemonPid(sb.cacheDir)).toBe(pid);
-    sb.writeConfig(); // valid again, so cleanup can stop the daemon through the CLI
+    sb.writeConfig(); // valid again, so cleanup could stop the daemon through the CLI
+
+    // SIGTERM (what launchd and systemd send): a clean stop that removes the socket and frees the lock.
+    process.kill(pid!, 'SIGTERM');
+    await waitFor(() => processGone(pid!), 15_000, 'the daemon to exit on SIGTERM');
+    expect(fs.existsSync(sb.socketPath)).toBe(false);
+    expect(fs.existsSync(path.join(sb.cacheDir, 'cache.lock.json'))).toBe(false);
   });
 });
