@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
 import { filesUnder, mlxRepo, whisperKitRepo, type RepoSpec } from '../../src/fixtures/generate.js';
@@ -23,8 +24,10 @@ const MLX = mlxRepo();
 const TINY = filesUnder(WK, 'openai_whisper-tiny');
 const MODELS = {
   'whisper-tiny': 'argmaxinc/whisperkit-coreml:openai_whisper-tiny',
+  'whisper-base': 'argmaxinc/whisperkit-coreml:openai_whisper-base',
   'mlx-tiny': 'mlx-community/whisper-tiny',
 };
+const DAY = 86_400_000;
 
 let hub: FakeHub;
 let sb: Sandbox | undefined;
@@ -210,6 +213,94 @@ describe('clean and optimize through the daemon', () => {
     expect(Number(freed?.[1])).toBeGreaterThanOrEqual(15);
     expect(fs.existsSync(l.blob) || fs.existsSync(l.stale) || fs.existsSync(l.fresh)).toBe(false);
     expect((await s.cli(['verify'])).code).toBe(0);
+  });
+});
+
+describe('clean selectors and optimize rollup through the daemon', () => {
+  /** Stops the daemon, edits its index (a real SQLite file) as time passing would, and leaves it stopped. */
+  async function editIndexOffline(s: Sandbox, edit: (db: Database.Database) => void): Promise<void> {
+    expect((await s.cli(['daemon', 'stop'])).code).toBe(0);
+    await waitFor(() => noDaemon(s.cacheDir), 10_000, 'the daemon to stop');
+    const db = new Database(path.join(s.cacheDir, 'v1', 'index.db'));
+    try {
+      edit(db);
+    } finally {
+      db.close();
+    }
+  }
+  const listed = async (s: Sandbox) =>
+    (await s.cli(['list', '--json'])).json<{ models: Array<{ model: string }> }>().models.map((m) => m.model.split('@')[0]).sort();
+
+  it('clean --older-than 7d removes only models last used before then; clean never removes a leased model', async () => {
+    const s = sandbox();
+    await getModel(s, 'whisper-tiny');
+    await getModel(s, 'whisper-base');
+    const mlx = await getModel(s, 'mlx-tiny');
+    await editIndexOffline(s, (db) => {
+      expect(db.prepare('UPDATE models SET last_access = ? WHERE key = ?').run(Date.now() - 8 * DAY, mlx.model).changes).toBe(1);
+    });
+
+    const dry = await s.cli(['clean', '--older-than', '7d', '--dry-run', '--json']); // restarts the daemon
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json<{ removed: Array<{ kind: string; name: string }> }>().removed).toEqual([expect.objectContaining({ kind: 'model', name: mlx.model })]);
+    expect(fs.existsSync(mlx.path)).toBe(true);
+    const old = await s.cli(['clean', '--older-than', '7d']);
+    expect(old.code, old.stderr).toBe(0);
+    expect(old.stdout).toContain(`removed model ${mlx.model}`);
+    expect(fs.existsSync(mlx.path)).toBe(false);
+    expect(await listed(s)).toEqual([MODELS['whisper-base'], MODELS['whisper-tiny']]);
+
+    const held = await s.cli(['get', 'whisper-tiny', '--hold', '--json']);
+    expect(held.code, held.stderr).toBe(0);
+    const lease = held.json<{ lease: { id: string } }>().lease.id;
+    const all = await s.cli(['clean', '--all', '--json']);
+    expect(all.code, all.stderr).toBe(0);
+    const aj = all.json<{ removed: Array<{ name: string }>; skipped: Array<{ model: string; reason: string }> }>();
+    expect(aj.skipped).toEqual([{ model: expect.stringMatching(/openai_whisper-tiny@/), reason: expect.stringMatching(/leased/) }]);
+    expect(aj.removed.map((r) => r.name)).toEqual([expect.stringMatching(/openai_whisper-base@/)]);
+    expect(await listed(s)).toEqual([MODELS['whisper-tiny']]);
+
+    expect((await s.cli(['release', lease])).code).toBe(0);
+    expect((await s.cli(['clean', '--all'])).code).toBe(0);
+    expect(await listed(s)).toEqual([]);
+  });
+
+  it('optimize rolls events older than the retention into daily totals and the report per day stays the same', async () => {
+    const s = sandbox();
+    await getModel(s, 'mlx-tiny');
+    for (let i = 0; i < 3; i++) await getModel(s, 'mlx-tiny');
+    expect((await s.cli(['get', 'nobody/missing'])).code).toBe(1);
+    await getModel(s, 'whisper-tiny');
+    // The first four requests (miss, hit, hit, hit) happened 100 days ago, beyond the default 90-day retention.
+    await editIndexOffline(s, (db) => {
+      const ids = (db.prepare('SELECT id FROM events ORDER BY id LIMIT 4').all() as Array<{ id: number }>).map((r) => r.id);
+      expect(ids).toHaveLength(4);
+      db.prepare(`UPDATE events SET ts = ts - ? WHERE id IN (${ids.join(',')})`).run(100 * DAY);
+    });
+
+    type ReportJson = { summary: Record<string, unknown>; trend: Array<{ day: string; requests: number; hits: number; misses: number; hitRate: number | null }> };
+    const report = async () => {
+      const r = await s.cli(['report', '--format', 'json', '--since', '200d']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.json<ReportJson>();
+    };
+    const before = await report();
+    const active = before.trend.filter((d) => d.requests > 0);
+    expect(active).toHaveLength(2);
+    expect(active[0]).toMatchObject({ requests: 4, hits: 3, misses: 1, hitRate: 0.75 });
+    expect(active[1]).toMatchObject({ requests: 2, hits: 0, misses: 1 });
+    const statsBefore = (await s.cli(['stats', '--json'])).json<Record<string, unknown>>();
+
+    const opt = await s.cli(['optimize', '--json']);
+    expect(opt.code, opt.stderr).toBe(0);
+    expect(opt.json<{ eventsRolled: number; daysTouched: number }>()).toMatchObject({ eventsRolled: 4, daysTouched: 1 });
+
+    const after = await report();
+    expect(after.trend).toEqual(before.trend);
+    const statsAfter = (await s.cli(['stats', '--json'])).json<Record<string, unknown>>();
+    for (const k of ['hits', 'misses', 'errors', 'hitRate', 'bytesServed', 'bytesDownloaded', 'bytesAvoided', 'timeSavedMs']) {
+      expect(statsAfter[k], k).toEqual(statsBefore[k]);
+    }
   });
 });
 
