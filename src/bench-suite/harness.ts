@@ -16,13 +16,16 @@ export interface SandboxConfig {
   endpoint?: string;
   maxSize?: string;
   models?: Record<string, string>;
+  /** Default `<root>/cache`. */
+  cacheDir?: string;
 }
 
 /** Writes a cache-config.json for a sandboxed daemon; returns its path and the socket path. */
 export function writeConfig(c: SandboxConfig): { configPath: string; socketPath: string; cacheDir: string } {
   const configPath = path.join(c.root, 'cache-config.json');
   const socketPath = path.join(c.root, 'run', 'daemon.sock');
-  const cacheDir = path.join(c.root, 'cache');
+  const cacheDir = c.cacheDir ?? path.join(c.root, 'cache');
+  fs.mkdirSync(c.root, { recursive: true, mode: 0o700 });
   fs.writeFileSync(
     configPath,
     JSON.stringify({

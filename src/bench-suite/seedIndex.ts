@@ -1,6 +1,28 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { openCache } from '../cache/openCache.js';
 import type { SnapshotFile } from '../cache/types.js';
+
+const seeded = new Map<number, Promise<{ cacheDir: string; ms: number }>>();
+
+/**
+ * One seeded cache of `count` models per process, shared by evict-plan and startup (seeding takes ~30 s on
+ * 2 cores); removed when the process exits. Users must not change it.
+ */
+export function sharedSeed(count: number): Promise<{ cacheDir: string; ms: number }> {
+  let p = seeded.get(count);
+  if (!p) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-bench-seed-'));
+    fs.chmodSync(root, 0o700);
+    process.once('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+    const cacheDir = path.join(root, 'cache');
+    p = seedIndex(cacheDir, count).then((ms) => ({ cacheDir, ms }));
+    seeded.set(count, p);
+  }
+  return p;
+}
 
 /**
  * Fills a fresh cache at `cacheDir` with `count` small models through the cache library itself

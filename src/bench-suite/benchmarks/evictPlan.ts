@@ -1,9 +1,7 @@
-import path from 'node:path';
 import { openCache } from '../../cache/openCache.js';
 import { planEviction, type PlanModel } from '../../lru/planEviction.js';
 import { figure } from '../figures.js';
-import { tempRoot } from '../harness.js';
-import { seedIndex } from '../seedIndex.js';
+import { sharedSeed } from '../seedIndex.js';
 import { repeat, spread } from '../stats.js';
 import type { Benchmark } from '../types.js';
 
@@ -18,10 +16,8 @@ export const evictPlan: Benchmark = {
   name: 'evict-plan',
   describe: 'planEviction among 10,000 models (from the cache list, in memory)',
   async run(ctx) {
-    const tmp = tempRoot('evict');
-    try {
-      const cacheDir = path.join(tmp.dir, 'cache');
-      const seedMs = await seedIndex(cacheDir, MODELS);
+    {
+      const { cacheDir, ms: seedMs } = await sharedSeed(MODELS);
       ctx.log(`seeded ${MODELS} models in ${(seedMs / 1000).toFixed(1)} s`);
       const cache = openCache({ cacheDir, limitBytes: 1e15, lowWatermark: 0.9 });
       try {
@@ -53,8 +49,6 @@ export const evictPlan: Benchmark = {
       } finally {
         cache.close();
       }
-    } finally {
-      tmp.dispose();
     }
   },
 };

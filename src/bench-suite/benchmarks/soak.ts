@@ -26,6 +26,10 @@ export const soak: Benchmark = {
       const run = await runHitClients(ctx.distDir, { socketPath: sb.socketPath, model: TINY_REF, connections: CONNS, gets: TOTAL / CONNS, warmup: 50, leased: true }, 4);
       await new Promise((r) => setTimeout(r, 2500));
       const after = rssBytes(pid);
+      // A second, identical round: a leak keeps growing, a heap high-water mark does not.
+      await runHitClients(ctx.distDir, { socketPath: sb.socketPath, model: TINY_REF, connections: CONNS, gets: TOTAL / CONNS, warmup: 0, leased: true }, 4);
+      await new Promise((r) => setTimeout(r, 2500));
+      const after2 = rssBytes(pid);
       const k = 10_000 / CONNS;
       const first = run.perConnection.flatMap((l) => l.slice(0, k));
       const last = run.perConnection.flatMap((l) => l.slice(-k));
@@ -37,6 +41,7 @@ export const soak: Benchmark = {
         figure(b, 'daemon RSS idle', 'MB', one(idle / MB), { target: '<= 80 MB', pass: idle / MB <= 80, note: 'after start-up and one warm get, from /proc/<pid>/status VmRSS' }),
         figure(b, 'daemon RSS after', 'MB', one(after / MB), { note }),
         figure(b, 'RSS growth', 'MB', one(growth), { target: '<= 10 MB', pass: growth <= 10 }),
+        figure(b, 'RSS growth, 2nd 100k', 'MB', one((after2 - after) / MB), { note: 'same load again: flat means the first growth was a high-water mark, not a leak' }),
         figure(b, 'p99 last 10k', 'ms', one(percentile(last, 99)), {
           reference: { name: 'p99 first 10k', value: Math.round(percentile(first, 99) * 1000) / 1000 },
           ratio: percentile(last, 99) / percentile(first, 99),

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { figure } from '../figures.js';
 import { startDaemonProc, tempRoot, writeConfig } from '../harness.js';
-import { seedIndex } from '../seedIndex.js';
+import { sharedSeed } from '../seedIndex.js';
 import { repeat, spread } from '../stats.js';
 import type { Benchmark } from '../types.js';
 
@@ -19,9 +19,9 @@ export const startup: Benchmark = {
     try {
       const full = path.join(tmp.dir, 'full');
       const empty = path.join(tmp.dir, 'empty');
-      const fc = writeConfig({ root: full });
+      const { cacheDir, ms: seedMs } = await sharedSeed(MODELS);
+      const fc = writeConfig({ root: full, cacheDir });
       const ec = writeConfig({ root: empty });
-      const seedMs = await seedIndex(fc.cacheDir, MODELS);
       ctx.log(`seeded ${MODELS} models in ${(seedMs / 1000).toFixed(1)} s`);
       const once = async (c: typeof fc) => {
         const d = await startDaemonProc(ctx.distDir, c.configPath, c.socketPath);
