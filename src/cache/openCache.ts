@@ -658,18 +658,19 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     return { entries, bytes };
   }
 
-  function touch(modelId: number, now?: number): void {
+  function touch(modelId: number, now?: number, hit = true): void {
     const m = byId.get(modelId);
     if (!m) return;
     const t = now ?? clock();
     if (t > m.lastAccess) m.lastAccess = t;
-    m.hits++;
+    const n = hit ? 1 : 0;
+    m.hits += n;
     const p = pendingTouches.get(modelId);
     if (p) {
-      p.hits++;
+      p.hits += n;
       p.lastAccess = m.lastAccess;
     } else {
-      pendingTouches.set(modelId, { id: modelId, lastAccess: m.lastAccess, hits: 1 });
+      pendingTouches.set(modelId, { id: modelId, lastAccess: m.lastAccess, hits: n });
     }
     if (!touchTimer && !closed) {
       touchTimer = setTimeout(flush, touchFlushMs);

@@ -119,8 +119,8 @@ export interface Cache extends BlobSink {
   files(modelId: number): SnapshotFile[];
   list(): ModelRecord[];
 
-  /** Record an access: memory now, index write batched. */
-  touch(modelId: number, now?: number): void;
+  /** Record an access (a hit unless `hit` is false): memory now, index write batched. */
+  touch(modelId: number, now?: number, hit?: boolean): void;
 
   /** Publish a snapshot whose blobs are all committed: build the tree under tmp/, rename, one transaction. */
   admit(req: AdmitRequest): ModelRecord;

@@ -98,7 +98,7 @@ export function createModelService(deps: ModelServiceDeps) {
   const revalidating = new Set<string>();
 
   function served(model: ModelRecord, canon: string, hit: boolean, ctx: GetContext): GetResult {
-    cache.touch(model.id, clock());
+    cache.touch(model.id, clock(), hit);
     let lease: Lease | null = null;
     if (ctx.lease !== false) lease = leases.acquire(model.id, ctx.connId ?? null);
     return {
