@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Layout } from '../cache/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { blobPath } from './layout.js';
+import { hasherFor } from './streamHasher.js';
 import type { BlobRef, BlobWriter, ExpectedContent } from './types.js';
 
 /**
@@ -40,6 +41,7 @@ export function asStoreError(err: unknown, what: string): unknown {
  * computed in the same pass, published by link (no-replace) into `blobs/` only after size and every
  * expected digest match. With no digest expected, only the size is checked.
  *
+ * Bytes are hashed a stage buffer at a time, just before that buffer is written.
  * Invariants: at most one disk write is in flight, always of the stage buffer not being filled; every
  * write names its file offset explicitly (so restart() after truncate starts at byte 0); write() resolves
  * once the chunk is hashed and staged, and a failed background write is reported by the next write(),
@@ -63,8 +65,8 @@ export async function openBlobWriter(
   }
   opts.onTemp?.(tempPath, true);
 
-  let sha256 = crypto.createHash('sha256');
-  let sha1 = newGitSha1(expected.size);
+  // Large files hash in a worker thread (streamHasher), so hashing overlaps the network and the disk.
+  const hasher = hasherFor(expected.size);
   // Small files never need a second buffer or a full MiB.
   const stageBytes = Math.max(1, Math.min(STAGE_BYTES, expected.size));
   let stage: Buffer = Buffer.allocUnsafe(stageBytes);
@@ -103,6 +105,7 @@ export async function openBlobWriter(
     await settle();
     if (staged === 0) return;
     const buf = stage.subarray(0, staged);
+    await hasher.update(buf);
     const pos = filePos;
     filePos += staged;
     const h = fh!;
@@ -122,6 +125,7 @@ export async function openBlobWriter(
 
   async function cleanup(): Promise<void> {
     done = true;
+    hasher.dispose();
     if (inflight) await inflight;
     inflight = null;
     const h = fh;
@@ -153,8 +157,6 @@ export async function openBlobWriter(
       if (written + chunk.byteLength > expected.size) {
         return fail(integrity(`expected size ${expected.size} got at least ${written + chunk.byteLength}`));
       }
-      sha256.update(chunk);
-      sha1.update(chunk);
       written += chunk.byteLength;
       try {
         let off = 0;
@@ -181,8 +183,7 @@ export async function openBlobWriter(
       staged = 0;
       written = 0;
       filePos = 0;
-      sha256 = crypto.createHash('sha256');
-      sha1 = newGitSha1(expected.size);
+      hasher.reset();
     },
 
     async commit(): Promise<BlobRef> {
@@ -191,7 +192,8 @@ export async function openBlobWriter(
         await flushStage();
         await settle();
         if (written !== expected.size) throw integrity(`expected size ${expected.size} got ${written}`);
-        const ref: BlobRef = { sha256: sha256.digest('hex'), size: written, gitSha1: sha1.digest('hex') };
+        const d = await hasher.digest();
+        const ref: BlobRef = { sha256: d.sha256, size: written, gitSha1: d.gitSha1 };
         if (expected.sha256 && expected.sha256.toLowerCase() !== ref.sha256) {
           throw integrity(`expected sha256 ${expected.sha256} got ${ref.sha256}`);
         }
@@ -220,12 +222,6 @@ export async function openBlobWriter(
     },
   };
   return writer;
-}
-
-function newGitSha1(size: number): crypto.Hash {
-  const h = crypto.createHash('sha1');
-  h.update(`blob ${size}\0`);
-  return h;
 }
 
 /**

@@ -119,8 +119,8 @@ describe('openBlobWriter', () => {
     expect(fs.readFileSync(blobPath(layout, ref.sha256)).equals(buf)).toBe(true);
   });
 
-  it('restart() after more than one stage buffer was flushed rewrites the file from byte 0', async () => {
-    const buf = randomBytes(3 * 1024 * 1024 + 5);
+  it('restart() after more than one stage buffer was flushed rewrites the file from byte 0 (hashed off-thread)', async () => {
+    const buf = randomBytes(5 * 1024 * 1024 + 5);
     const w = await openBlobWriter(layout, expectedOf(buf));
     for await (const c of chunks(randomBytes(2 * 1024 * 1024 + 3), 65536)) await w.write(c);
     await w.restart();
@@ -129,6 +129,17 @@ describe('openBlobWriter', () => {
     const onDisk = fs.readFileSync(blobPath(layout, ref.sha256));
     expect(onDisk.length).toBe(buf.length);
     expect(onDisk.equals(buf)).toBe(true);
+  });
+
+  it('a large file with a wrong sha256 is refused (hashed off-thread) and leaves nothing', async () => {
+    const buf = randomBytes(6 * 1024 * 1024, 7);
+    const err = await rejection(writeAll(buf, { size: buf.length, sha256: sha256(randomBytes(16, 8)) }));
+    expect(err.code).toBe('E_INTEGRITY');
+    expect(blobFiles()).toEqual([]);
+    expect(fs.readdirSync(layout.tmp)).toEqual([]);
+    const ok = await writeAll(buf);
+    expect(ok.sha256).toBe(sha256(buf));
+    expect(ok.gitSha1).toBe(gitSha1(buf));
   });
 
   it('abort() removes the temp file and is idempotent', async () => {

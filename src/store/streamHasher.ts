@@ -1,0 +1,194 @@
+import crypto from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+/** sha256 and git blob SHA-1 of one stream of bytes, fed in order. */
+export interface StreamHasher {
+  /** Feed the next bytes. The bytes are copied or hashed before this returns; the promise is backpressure. */
+  update(bytes: Uint8Array): Promise<void> | void;
+  /** Start again from byte 0. */
+  reset(): void;
+  digest(): Promise<{ sha256: string; gitSha1: string }>;
+  /** Forget the stream (no digest will be asked). Idempotent. */
+  dispose(): void;
+}
+
+function gitSha1Of(size: number): crypto.Hash {
+  return crypto.createHash('sha1').update(`blob ${size}\0`);
+}
+
+/** Hashes on the caller's thread. */
+export function inlineHasher(size: number): StreamHasher {
+  let sha256 = crypto.createHash('sha256');
+  let sha1 = gitSha1Of(size);
+  return {
+    update(b) {
+      sha256.update(b);
+      sha1.update(b);
+    },
+    reset() {
+      sha256 = crypto.createHash('sha256');
+      sha1 = gitSha1Of(size);
+    },
+    digest: async () => ({ sha256: sha256.digest('hex'), gitSha1: sha1.digest('hex') }),
+    dispose() {},
+  };
+}
+
+/** Bytes posted to the worker and not yet hashed, per stream, before update() waits. */
+const MAX_UNHASHED = 8 << 20;
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const streams = new Map();
+const open = (size) => ({ sha256: crypto.createHash('sha256'), sha1: crypto.createHash('sha1').update('blob ' + size + '\\0') });
+parentPort.on('message', (m) => {
+  if (m.op === 'open' || m.op === 'reset') { streams.set(m.id, open(m.size)); return; }
+  if (m.op === 'drop') { streams.delete(m.id); return; }
+  const s = streams.get(m.id);
+  if (!s) return;
+  if (m.op === 'update') {
+    s.sha256.update(m.bytes);
+    s.sha1.update(m.bytes);
+    parentPort.postMessage({ id: m.id, hashed: m.bytes.byteLength });
+  } else if (m.op === 'digest') {
+    streams.delete(m.id);
+    parentPort.postMessage({ id: m.id, sha256: s.sha256.digest('hex'), gitSha1: s.sha1.digest('hex') });
+  }
+});
+`;
+
+interface Session {
+  onHashed(n: number): void;
+  onDigest(d: { sha256: string; gitSha1: string }): void;
+  onDead(err: Error): void;
+}
+
+interface Reply {
+  id: number;
+  hashed?: number;
+  sha256?: string;
+  gitSha1?: string;
+}
+
+/**
+ * One hashing worker thread for the process (created on first use, unref'd so it never keeps the process
+ * alive), shared by every large download: hashing then runs on another core while the main thread reads
+ * the network and the thread pool writes the disk. If the worker dies, every open stream fails and the
+ * next stream starts a new worker.
+ */
+let shared: { worker: Worker; sessions: Map<number, Session>; refs: number } | null = null;
+let nextId = 1;
+
+function pool(): NonNullable<typeof shared> {
+  if (shared) return shared;
+  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  const sessions = new Map<number, Session>();
+  const p = { worker, sessions, refs: 0 };
+  worker.unref();
+  worker.on('message', (r: Reply) => {
+    const s = sessions.get(r.id);
+    if (!s) return;
+    if (r.hashed !== undefined) s.onHashed(r.hashed);
+    else if (r.sha256 !== undefined) s.onDigest({ sha256: r.sha256, gitSha1: r.gitSha1! });
+  });
+  const die = (err: Error) => {
+    if (shared === p) shared = null;
+    for (const s of sessions.values()) s.onDead(err);
+    sessions.clear();
+  };
+  worker.on('error', die);
+  worker.on('exit', (code) => die(new Error(`hash worker exited with code ${code}`)));
+  shared = p;
+  return p;
+}
+
+/** Hashes in the shared worker thread (see pool()). Bytes are copied into the message. */
+export function workerHasher(size: number): StreamHasher {
+  const p = pool();
+  const id = nextId++;
+  let unhashed = 0;
+  let dead: Error | null = null;
+  let drained: (() => void) | null = null;
+  let digestWaiter: { resolve(d: { sha256: string; gitSha1: string }): void; reject(e: Error): void } | null = null;
+  let live = true;
+  // The worker keeps the process alive only while someone waits on it.
+  const hold = () => {
+    if (p.refs++ === 0) p.worker.ref();
+  };
+  const letGo = () => {
+    if (--p.refs === 0) p.worker.unref();
+  };
+  p.sessions.set(id, {
+    onHashed(n) {
+      unhashed -= n;
+      if (unhashed <= MAX_UNHASHED / 2 && drained) {
+        const d = drained;
+        drained = null;
+        d();
+      }
+    },
+    onDigest(d) {
+      p.sessions.delete(id);
+      digestWaiter?.resolve(d);
+    },
+    onDead(err) {
+      dead = err;
+      const d = drained;
+      drained = null;
+      d?.();
+      digestWaiter?.reject(err);
+    },
+  });
+  p.worker.postMessage({ op: 'open', id, size });
+  return {
+    update(bytes) {
+      if (dead) throw dead;
+      p.worker.postMessage({ op: 'update', id, bytes });
+      unhashed += bytes.byteLength;
+      if (unhashed <= MAX_UNHASHED) return;
+      hold();
+      return new Promise<void>((resolve, reject) => {
+        drained = () => {
+          letGo();
+          if (dead) reject(dead);
+          else resolve();
+        };
+      });
+    },
+    reset() {
+      if (!dead) p.worker.postMessage({ op: 'reset', id, size });
+    },
+    digest() {
+      if (dead) return Promise.reject(dead);
+      live = false;
+      hold();
+      return new Promise((resolve, reject) => {
+        digestWaiter = {
+          resolve: (d) => {
+            letGo();
+            resolve(d);
+          },
+          reject: (e) => {
+            letGo();
+            reject(e);
+          },
+        };
+        p.worker.postMessage({ op: 'digest', id });
+      });
+    },
+    dispose() {
+      if (!live) return;
+      live = false;
+      p.sessions.delete(id);
+      if (!dead) p.worker.postMessage({ op: 'drop', id });
+    },
+  };
+}
+
+/** Files at least this large hash in the worker; smaller ones are not worth a message round trip. */
+export const OFFLOAD_MIN_BYTES = 4 << 20;
+
+export function hasherFor(size: number): StreamHasher {
+  return size >= OFFLOAD_MIN_BYTES ? workerHasher(size) : inlineHasher(size);
+}
