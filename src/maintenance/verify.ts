@@ -179,7 +179,9 @@ function relinkLostBlobs(deps: MaintenanceDeps, check: CheckResult, repaired: st
         if (!st || !st.isFile()) continue;
         fs.mkdirSync(path.dirname(final), { recursive: true });
         fs.linkSync(l.snapshotFile, tmp);
-        if (lstatOrNull(final)) fs.unlinkSync(tmp);
+        const existing = lstatOrNull(final);
+        // A symlink planted at the blob path is replaced (rename replaces the link, never follows it).
+        if (existing && !existing.isSymbolicLink()) fs.unlinkSync(tmp);
         else fs.renameSync(tmp, final);
         done.add(l.digest);
         repaired.push(`blob ${l.digest} (relinked from ${c.model.key})`);
@@ -204,7 +206,11 @@ function removeOrphans(deps: MaintenanceDeps, o: OrphanScan, repaired: string[],
       deps.logger.warn({ orphan: label, err: (err as Error).message }, 'verify --repair: cannot remove orphan');
     }
   };
-  for (const b of o.blobs) attempt(`orphan blob ${b.digest}`, () => removeOrphanBlob(deps.cache, b));
+  const relinkedPaths = new Set([...relinked].map((d) => blobPath(deps.cache.layout, d)));
+  for (const b of o.blobs) {
+    if (relinkedPaths.has(b.path)) continue; // replaced by the relinked blob
+    attempt(`orphan blob ${b.digest}`, () => removeOrphanBlob(deps.cache, b));
+  }
   for (const t of o.temp) attempt(`orphan temp ${t.path}`, () => removeEntry(t.path));
   for (const d of o.snapshots) attempt(`orphan snapshot ${d.path}`, () => removeEntry(d.path));
   for (const r of o.deadRows) {
