@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli } from './benchmarks/cli.js';
@@ -68,9 +69,10 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`[${b.name}] ${((performance.now() - s) / 1000).toFixed(1)} s\n`);
   }
+  results.machine.loadavgEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`\n${table(figs)}\n\n${selected.length} benchmark(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s; results: ${out}\n`);
+  process.stdout.write(`\n${table(figs)}\n\n${selected.length} benchmark(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s; results: ${out}; load average start ${results.machine.loadavgStart.join(' ')}, end ${results.machine.loadavgEnd.join(' ')}\n`);
   process.exitCode = failed ? 1 : 0;
 }
 

@@ -11,6 +11,9 @@ export interface Machine {
   freeH: string;
   node: string;
   platform: string;
+  /** 1/5/15-min load averages at the start of the run (other work on the machine skews every figure). */
+  loadavgStart: number[];
+  loadavgEnd?: number[];
 }
 
 export interface ResultsFile {
@@ -35,6 +38,7 @@ export function machine(): Machine {
     freeH,
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
+    loadavgStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
 
