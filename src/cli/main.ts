@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { createCli } from './cli.js';
 import { registerAccounting } from './commands/accounting.js';
@@ -11,12 +10,8 @@ import { registerMaintenance } from './commands/maintenance.js';
 import { registerModels } from './commands/models.js';
 import { registerStatus } from './commands/status.js';
 import { Exit } from './exitCodes.js';
-
-/**
- * The package version, read from package.json (not from daemon/core.js: importing the daemon would load
- * SQLite, pino and the origins into every CLI process; see bench/README.md, `cli`).
- */
-const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// version.js, not daemon/core.js: importing the daemon would load SQLite, pino and the origins into every CLI process.
+import { VERSION } from '../version.js';
 
 /** `cache-manager [--config FILE] [--socket PATH] [--json] [--no-autostart] <command>` (DESIGN §7). */
 export function buildProgram(): Command {

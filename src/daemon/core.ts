@@ -15,7 +15,8 @@ import type { Logger } from './logger.js';
 import { createModelService } from './modelService.js';
 import { originsFromConfig } from './originsFromConfig.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from '../version.js';
+import { VERSION } from '../version.js';
 
 export interface CoreOptions {
   logger: Logger;
