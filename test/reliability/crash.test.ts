@@ -100,8 +100,15 @@ describe('kill -9 during a download', () => {
     const file = 'openai_whisper-tiny/MelSpectrogram.mlmodelc/weights/weight.bin';
     hub.faults.add(file, { kind: 'stall', afterBytes: 150_000 });
     await crashDuringMiss('download', async (sb) => {
-      // The paused transfer shows as a partly written temp file.
-      await waitFor(() => walk(path.join(v1(sb), 'tmp')).some((p) => fs.statSync(p).size >= 100_000), 20_000, 'a partial temp file');
+      // The transfer is under way (the CDN got the GET and stalls after 150 kB) and its temp file exists.
+      // The writer stages up to 1 MiB in memory, so the temp file's size on disk may still be 0.
+      await waitFor(
+        () =>
+          hub.counters.log.some((r) => r.server === 'cdn' && r.method === 'GET' && r.query.includes(encodeURIComponent(file))) &&
+          walk(path.join(v1(sb), 'tmp')).length > 0,
+        20_000,
+        'the stalled transfer and its temp file',
+      );
     });
     hub.faults.clear();
   }, 60_000);
