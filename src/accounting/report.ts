@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { readBuckets, readLastEventTs } from './buckets.js';
 import { describeScope, escapeMdCell, formatBytes, formatMs, formatPct, formatTime, passFail } from './reportFormat.js';
 import type { RunRecord } from './runs.js';
+import { modelsTable, missesTable, trendTable } from './reportTables.js';
 import { queryStats } from './stats.js';
 import { dayStartMs, GRADE_RULE, type Grade, gradeOf, groupBuckets, utcDay } from './statsMath.js';
 
@@ -269,52 +270,20 @@ export function renderReportMarkdown(d: ReportData): string {
   out.push('## Models', '');
   if (d.models.length === 0) out.push('No requests in scope.');
   else {
-    out.push(
-      mdTable(
-        ['Model', 'Requests', 'Hits', 'Misses', 'Errors', 'Hit rate', 'Size', 'Last use', 'Evictions'],
-        d.models.map((m) => [
-          m.model,
-          String(m.requests),
-          String(m.hits),
-          String(m.misses),
-          String(m.errors),
-          formatPct(m.hitRate),
-          m.sizeBytes === null ? 'not cached' : formatBytes(m.sizeBytes),
-          formatTime(m.lastUse),
-          String(m.evictions),
-        ]),
-      ),
-    );
+    const t = modelsTable(d);
+    out.push(mdTable(t.head, t.rows));
   }
   out.push('', '## Top misses', '');
   if (d.topMisses.length === 0) out.push('No misses in scope.');
   else {
-    out.push(
-      mdTable(
-        ['Model', 'Misses', 'Downloaded', 'Mean miss time'],
-        d.topMisses.map((m) => [m.model, String(m.misses), formatBytes(m.bytesDownloaded), formatMs(m.meanMissMs)]),
-      ),
-    );
+    const t = missesTable(d);
+    out.push(mdTable(t.head, t.rows));
   }
   out.push('', '## Trend per day (UTC)', '');
   if (d.trend.length === 0) out.push('No requests in scope.');
   else {
-    out.push(
-      mdTable(
-        ['Day', 'Requests', 'Hits', 'Misses', 'Errors', 'Hit rate', 'Downloaded', 'Served', 'Time saved'],
-        d.trend.map((t) => [
-          t.day,
-          String(t.requests),
-          String(t.hits),
-          String(t.misses),
-          String(t.errors),
-          formatPct(t.hitRate),
-          formatBytes(t.bytesDownloaded),
-          formatBytes(t.bytesServed),
-          formatMs(t.timeSavedMs),
-        ]),
-      ),
-    );
+    const t = trendTable(d);
+    out.push(mdTable(t.head, t.rows));
   }
   if (d.approximations.length > 0) {
     out.push('', `Note: some requests in scope are kept only as daily totals; approximated: ${d.approximations.join(', ')}.`);

@@ -1,5 +1,6 @@
 import type { ReportData } from './report.js';
 import { describeScope, escapeHtml, formatBytes, formatBytesShort, formatMs, formatPct, formatTime, passFail } from './reportFormat.js';
+import { modelsTable, missesTable, trendTable, type TextTable } from './reportTables.js';
 import { barChartSvg, rateBarsSvg } from './svgCharts.js';
 
 /**
@@ -50,41 +51,10 @@ export function renderReportHtml(d: ReportData): string {
         rows.map((r) => `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${e(c)}</td>`).join('')}</tr>`).join('') +
         '</tbody></table>';
 
-  const modelsTable = table(
-    ['Model', 'Requests', 'Hits', 'Misses', 'Errors', 'Hit rate', 'Size', 'Last use', 'Evictions'],
-    d.models.map((m) => [
-      m.model,
-      String(m.requests),
-      String(m.hits),
-      String(m.misses),
-      String(m.errors),
-      formatPct(m.hitRate),
-      m.sizeBytes === null ? 'not cached' : formatBytes(m.sizeBytes),
-      formatTime(m.lastUse),
-      String(m.evictions),
-    ]),
-  );
-  const missesTable =
-    d.topMisses.length === 0
-      ? '<p class="muted">No misses in scope.</p>'
-      : table(
-          ['Model', 'Misses', 'Downloaded', 'Mean miss time'],
-          d.topMisses.map((m) => [m.model, String(m.misses), formatBytes(m.bytesDownloaded), formatMs(m.meanMissMs)]),
-        );
-  const trendTable = table(
-    ['Day (UTC)', 'Requests', 'Hits', 'Misses', 'Errors', 'Hit rate', 'Downloaded', 'Served', 'Time saved'],
-    d.trend.map((t) => [
-      t.day,
-      String(t.requests),
-      String(t.hits),
-      String(t.misses),
-      String(t.errors),
-      formatPct(t.hitRate),
-      formatBytes(t.bytesDownloaded),
-      formatBytes(t.bytesServed),
-      formatMs(t.timeSavedMs),
-    ]),
-  );
+  const asHtml = (t: TextTable) => table(t.head, t.rows);
+  const modelsHtml = asHtml(modelsTable(d));
+  const missesHtml = d.topMisses.length === 0 ? '<p class="muted">No misses in scope.</p>' : asHtml(missesTable(d));
+  const trendHtml = asHtml(trendTable(d));
   const grade = s.grade ?? 'n/a';
   const gradeClass = s.grade === null ? 'na' : s.grade.toLowerCase();
 
@@ -167,13 +137,13 @@ ${card('Downloaded', formatBytes(s.bytesDownloaded), `miss penalty ${formatMs(s.
 </section>
 
 <h2>Models</h2>
-${modelsTable}
+${modelsHtml}
 
 <h2>Top misses</h2>
-${missesTable}
+${missesHtml}
 
 <h2>Trend per day</h2>
-${trendTable}
+${trendHtml}
 
 <footer>Sizes are decimal (1 MB = 10<sup>6</sup> bytes). A hit is a get served without transferring any file from an origin; a miss needed at least one; an error returned no path. Hit rate = hits / (hits + misses).${
     d.approximations.length ? ` Some requests in scope are kept only as daily totals; approximated: ${e(d.approximations.join(', '))}.` : ''
