@@ -3,6 +3,7 @@ import type { Recorder } from '../accounting/recorder.js';
 import { buildReport, renderReportHtml, renderReportJson, renderReportMarkdown } from '../accounting/report.js';
 import { endRun, startRun } from '../accounting/runs.js';
 import { queryStats, zeroStats } from '../accounting/stats.js';
+import { maintenanceOf } from '../cache/maintenanceApi.js';
 import type { Cache, ModelRecord } from '../cache/types.js';
 import { redactConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
@@ -86,15 +87,13 @@ export function findCachedModel(state: DaemonState, text: string): ModelRecord {
 export function metricsOf(state: DaemonState) {
   state.recorder.flush();
   const t = state.cache.totals();
-  const last = state.cache.db
-    .prepare('SELECT ts, ok FROM verifies ORDER BY id DESC LIMIT 1')
-    .get() as { ts: number; ok: number } | undefined;
+  const last = maintenanceOf(state.cache).lastVerify();
   return collectMetrics(state.cache.db, {
     cacheBytes: t.usedBytes,
     limitBytes: t.limitBytes,
     models: t.models,
     leases: state.leases.count(),
-    lastVerify: last ? { ts: last.ts, ok: last.ok === 1 } : null,
+    lastVerify: last ? { ts: last.ts, ok: last.ok } : null,
   });
 }
 
@@ -102,9 +101,7 @@ export function statusOf(state: DaemonState) {
   state.recorder.flush();
   const t = state.cache.totals();
   const s = queryStats(state.cache.db, { now: state.clock() });
-  const last = state.cache.db
-    .prepare('SELECT ts, mode, ok, corrupted, missing, orphans FROM verifies ORDER BY id DESC LIMIT 1')
-    .get() as { ts: number; mode: string; ok: number; corrupted: number; missing: number; orphans: number } | undefined;
+  const last = maintenanceOf(state.cache).lastVerify();
   const cfg = state.config();
   return {
     daemon: {
@@ -132,7 +129,7 @@ export function statusOf(state: DaemonState) {
     errors: s.errors,
     hitRate: s.hitRate,
     lastVerify: last
-      ? { ts: last.ts, mode: last.mode, ok: last.ok === 1, corrupted: last.corrupted, missing: last.missing, orphans: last.orphans }
+      ? { ts: last.ts, mode: last.mode, ok: last.ok, corrupted: last.corrupted, missing: last.missing, orphans: last.orphans }
       : null,
   };
 }

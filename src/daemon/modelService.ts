@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { maintenanceOf } from '../cache/maintenanceApi.js';
 import type { Cache, ModelRecord, SnapshotFile } from '../cache/types.js';
+import { blobPath } from '../store/layout.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
 import type { BlobSink, ExpectedContent } from '../store/types.js';
 import { faultPoint } from './faults.js';
+import { matchesFingerprint } from './fingerprint.js';
 import type { Lease, Leases } from './leases.js';
 
 /** What the service needs from the downloader (src/origin/fetchModel.ts). */
@@ -284,13 +287,7 @@ export function createModelService(deps: ModelServiceDeps) {
       } catch {
         st = null;
       }
-      const intact =
-        st !== null &&
-        st.isFile() &&
-        st.size === f.size &&
-        (f.ino === undefined || st.ino === f.ino) &&
-        (f.mtimeMs === undefined || Math.trunc(st.mtimeMs) === Math.trunc(f.mtimeMs));
-      if (intact && fs.existsSync(blobFile(f.blob))) continue;
+      if (matchesFingerprint(st, f) && fs.existsSync(blobPath(cache.layout, f.blob))) continue;
       out.add(f.blob);
       if (f.gitSha1) out.add(f.gitSha1);
       if (st !== null) quarantineIfSameInode(f.blob, st);
@@ -298,24 +295,15 @@ export function createModelService(deps: ModelServiceDeps) {
     return out;
   }
 
-  function blobFile(sha256: string): string {
-    return path.join(cache.layout.blobs, 'sha256', sha256.slice(0, 2), sha256);
-  }
-
+  /** A changed snapshot file that IS its blob (same inode) means the blob is corrupt: quarantine it (every sharer is marked damaged). */
   function quarantineIfSameInode(sha256: string, snapshotStat: fs.Stats): void {
-    const blob = blobFile(sha256);
     try {
-      const bst = fs.statSync(blob);
+      const bst = fs.statSync(blobPath(cache.layout, sha256));
       if (bst.ino !== snapshotStat.ino || bst.dev !== snapshotStat.dev) return;
-      fs.mkdirSync(cache.layout.quarantine, { recursive: true });
-      fs.renameSync(blob, path.join(cache.layout.quarantine, `${sha256}.${clock()}`));
-      // Every snapshot linking that inode saw the same edit.
-      const sharers = cache.db.prepare('SELECT DISTINCT model_id AS id FROM files WHERE blob = ?').all(sha256) as Array<{ id: number }>;
-      for (const { id } of sharers) cache.markDamaged(id);
-      deps.logger?.warn({ blob: sha256, models: sharers.length }, 'blob changed behind the cache: quarantined');
     } catch {
-      // already gone: the re-fetch recreates it
+      return; // already gone: the re-fetch recreates it
     }
+    if (maintenanceOf(cache).quarantineBlob(sha256)) deps.logger?.warn({ blob: sha256 }, 'blob changed behind the cache: quarantined');
   }
 
   function maybeRevalidate(ref: ModelRef, canon: string): void {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Cache } from '../cache/types.js';
+import { matchesFingerprint } from './fingerprint.js';
 
 /**
  * Watches the snapshot tree for edits behind the daemon's back. An event is only a hint: the file is
@@ -44,11 +45,7 @@ export function watchSnapshots(opts: {
       opts.onDamaged(model.id, rel, 'missing');
       return;
     }
-    const same =
-      st.size === file.size &&
-      (file.ino === undefined || st.ino === file.ino) &&
-      (file.mtimeMs === undefined || Math.trunc(st.mtimeMs) === Math.trunc(file.mtimeMs));
-    if (!same) opts.onDamaged(model.id, rel, 'changed');
+    if (!matchesFingerprint(st, file)) opts.onDamaged(model.id, rel, 'changed');
   };
 
   const checkDir = (dir: string): void => {
