@@ -4,7 +4,7 @@ import { describeScope, escapeMdCell, formatBytes, formatMs, formatPct, formatTi
 import type { RunRecord } from './runs.js';
 import { modelsTable, missesTable, trendTable } from './reportTables.js';
 import { queryStats } from './stats.js';
-import { dayStartMs, GRADE_RULE, type Grade, gradeOf, groupBuckets, utcDay } from './statsMath.js';
+import { type CounterFields, dayStartMs, GRADE_RULE, type Grade, gradeOf, groupBuckets, type Totals, utcDay } from './statsMath.js';
 
 export { renderReportHtml } from './reportHtml.js';
 
@@ -47,18 +47,7 @@ export interface ReportMissRow {
   meanMissMs: number | null;
 }
 
-export interface ReportDay {
-  day: string;
-  requests: number;
-  hits: number;
-  misses: number;
-  errors: number;
-  hitRate: number | null;
-  bytesServed: number;
-  bytesDownloaded: number;
-  bytesAvoided: number;
-  timeSavedMs: number;
-}
+export type ReportDay = { day: string } & Pick<Totals, CounterFields>;
 
 export interface ReportData {
   title: string;

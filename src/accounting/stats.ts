@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { type Duration, lastResetMs, readBuckets, readDurations, readDurationsMs, type Scope } from './buckets.js';
 import { getRun, type RunRecord } from './runs.js';
-import { type Bucket, groupBuckets, hitLatency, missPenaltyMs, sumBuckets, type Totals } from './statsMath.js';
+import { type Bucket, type CounterFields, groupBuckets, hitLatency, missPenaltyMs, sumBuckets, type Totals } from './statsMath.js';
 
 export type StatsDimension = 'model' | 'client' | 'day';
 
@@ -15,17 +15,8 @@ export interface StatsQuery {
 }
 
 /** One group of a breakdown; the first key is the dimension (`model`, `client` or `day`). */
-export interface StatsGroup {
+export interface StatsGroup extends Pick<Totals, CounterFields> {
   key: string | null;
-  requests: number;
-  hits: number;
-  misses: number;
-  errors: number;
-  hitRate: number | null;
-  bytesServed: number;
-  bytesDownloaded: number;
-  bytesAvoided: number;
-  timeSavedMs: number;
   medianHitMs: number | null;
   missPenaltyMs: number | null;
 }

@@ -32,6 +32,9 @@ export interface Bucket {
   rolledUp: boolean;
 }
 
+/** The counters every table row (per model, client, day) carries. */
+export type CounterFields = 'requests' | 'hits' | 'misses' | 'errors' | 'hitRate' | 'bytesServed' | 'bytesDownloaded' | 'bytesAvoided' | 'timeSavedMs';
+
 export interface Totals {
   hits: number;
   misses: number;
