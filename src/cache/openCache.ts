@@ -16,6 +16,7 @@ import { blobPath, ensureLayout, layoutFor, modelKeyOf, snapshotDirName } from '
 import type { BlobRef, BlobWriter, ExpectedContent } from '../store/types.js';
 import type { BlobInfo, OpenedCache, RecoveryReport, VerifyRecord } from './maintenanceApi.js';
 import type {
+  BlobScope,
   AdmitRequest,
   CacheTotals,
   EvictionResult,
@@ -95,6 +96,8 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
    * needing one blob whose last owner is evicted in between: the second gets a retryable E_INTEGRITY.
    */
   const holds = new Map<string, number>();
+  /** Blobs held by open blob scopes (admissions in flight): digest → number of scopes. */
+  const scoped = new Map<string, number>();
   /** Blobs an admission in progress is linking: digest → count. */
   const inflight = new Map<string, number>();
   /** tmp/ entries in use by this process (writers' temp files, admissions' temp trees). */
@@ -201,7 +204,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
   }
 
   function isHeld(digest: string): boolean {
-    if (inflight.has(digest)) return true;
+    if (inflight.has(digest) || scoped.has(digest)) return true;
     const until = holds.get(digest);
     if (until === undefined) return false;
     if (until > clock()) return true;
@@ -287,6 +290,49 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
           }
           throw err;
         }
+      },
+    };
+  }
+
+  function blobScope(): BlobScope {
+    const mine = new Set<string>();
+    let released = false;
+    const pin = (digest: string): void => {
+      if (released || mine.has(digest)) return;
+      mine.add(digest);
+      scoped.set(digest, (scoped.get(digest) ?? 0) + 1);
+    };
+    return {
+      findBlob(expected) {
+        const ref = findBlob(expected);
+        if (ref) pin(ref.sha256);
+        return ref;
+      },
+      async openWriter(expected) {
+        const w = await openWriter(expected);
+        return {
+          get written() {
+            return w.written;
+          },
+          write: (chunk) => w.write(chunk),
+          restart: () => w.restart(),
+          abort: () => w.abort(),
+          async commit() {
+            const ref = await w.commit();
+            pin(ref.sha256);
+            return ref;
+          },
+        };
+      },
+      release() {
+        if (released) return;
+        released = true;
+        for (const d of mine) {
+          const n = (scoped.get(d) ?? 1) - 1;
+          if (n <= 0) scoped.delete(d);
+          else scoped.set(d, n);
+        }
+        if (!closed) dropUnreferenced(mine);
       },
     };
   }
@@ -753,6 +799,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     list: () => [...byId.values()].map((m) => ({ ...m })),
     touch,
     admit,
+    blobScope,
     reserve(bytes: number): Reservation {
       const token = reservations.reserve(bytes);
       return { bytes, release: () => void reservations.unreserve(token) };

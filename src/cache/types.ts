@@ -99,6 +99,11 @@ export interface CacheTotals {
   damaged: number;
 }
 
+export interface BlobScope extends BlobSink {
+  /** End the holds. Idempotent. Unreferenced blobs no one else holds are then collectable. */
+  release(): void;
+}
+
 /**
  * The cache library (issue 2). One instance per cache dir per process; the daemon is the only writer
  * while it runs. Lookups are served from memory (loaded from the index at open; the tree is never
@@ -126,6 +131,12 @@ export interface Cache extends BlobSink {
   admit(req: AdmitRequest): ModelRecord;
 
   reserve(bytes: number): Reservation;
+  /**
+   * A sink for one admission in flight: every blob it finds or writes stays in the store, even at
+   * refcount 0 (its last owner evicted meanwhile), until release(). Holds of concurrent scopes on one
+   * blob are counted, so one admission finishing never exposes another's blobs to eviction.
+   */
+  blobScope(): BlobScope;
   /**
    * Evict least-recently-used models until `incomingBytes` fits under the limit (down to the low
    * watermark), never a pinned model or one for which isLeased(id) is true. Throws E_TOO_LARGE when

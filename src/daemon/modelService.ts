@@ -222,21 +222,24 @@ export function createModelService(deps: ModelServiceDeps) {
     const key = modelKey(listing);
     const previous = cache.getModel(key);
     const suspect = previous ? damagedDigests(previous) : new Set<string>();
+    // Blobs this admission finds or writes stay in the store until it ends, whatever is evicted meanwhile.
+    const scope = cache.blobScope();
     const sink: BlobSink = {
       findBlob: (e: ExpectedContent) => {
         if ((e.sha256 && suspect.has(e.sha256)) || (e.gitSha1 && suspect.has(e.gitSha1))) return null;
-        return cache.findBlob(e);
+        return scope.findBlob(e);
       },
-      openWriter: (e) => cache.openWriter(e),
+      openWriter: (e) => scope.openWriter(e),
     };
 
-    let needed = 0;
-    for (const f of listing.files) {
-      if (!sink.findBlob(expectedOf(f))) needed += f.size;
-    }
-    cache.makeRoom(needed, (id) => leases.isLeased(id));
-    const reservation = cache.reserve(needed);
+    let reservation: { release(): void } | null = null;
     try {
+      let needed = 0;
+      for (const f of listing.files) {
+        if (!sink.findBlob(expectedOf(f))) needed += f.size;
+      }
+      cache.makeRoom(needed, (id) => leases.isLeased(id));
+      reservation = cache.reserve(needed);
       const res = await deps.downloader.fetchFiles(listing, origin, sink, {
         signal: deps.shutdownSignal,
         onProgress: ctx.onProgress ? (p) => ctx.onProgress?.({ model: canon, ...p }) : undefined,
@@ -259,7 +262,8 @@ export function createModelService(deps: ModelServiceDeps) {
       });
       return { model, bytesDownloaded: res.bytesDownloaded };
     } finally {
-      reservation.release();
+      reservation?.release();
+      scope.release();
     }
   }
 

@@ -297,6 +297,47 @@ describe('openCache', () => {
     assertConsistent(cacheDir);
   });
 
+  it('two admissions in flight share a blob: the first finishing does not expose it to the second one\'s evictions', async () => {
+    const c = openIt(1000, 1);
+    const buf = bytes('s'.repeat(40));
+    const blob = sha256(buf);
+    const a = await admitFromStreams(c, meta('org/a', 'c1'), files({ 'w.bin': buf }));
+    const first = c.blobScope();
+    const second = c.blobScope();
+    expect(first.findBlob(expectedOf(buf))?.sha256).toBe(blob);
+    expect(second.findBlob(expectedOf(buf))?.sha256).toBe(blob);
+    const b = c.admit({ ...meta('org/b', 'c1'), files: [{ path: 'w.bin', blob, size: buf.length }] });
+    first.release();
+    // Both owners go before the second admission links the blob.
+    c.evict(a.id, 'lru');
+    c.evict(b.id, 'lru');
+    expect(fs.existsSync(c.blobPathOf(blob))).toBe(true);
+    const d = c.admit({ ...meta('org/d', 'c1'), files: [{ path: 'w.bin', blob, size: buf.length }] });
+    second.release();
+    expect(fs.readFileSync(path.join(d.path, 'w.bin')).equals(buf)).toBe(true);
+    // Once no scope holds it, the last owner's eviction frees it.
+    c.evict(d.id, 'lru');
+    expect(fs.existsSync(c.blobPathOf(blob))).toBe(false);
+    expect(c.totals().usedBytes).toBe(0);
+    assertConsistent(cacheDir);
+  });
+
+  it('a released scope lets an unreferenced blob it found be collected', async () => {
+    const c = openIt(1000, 1);
+    const buf = bytes('r'.repeat(40));
+    const a = await admitFromStreams(c, meta('org/a', 'c1'), files({ 'w.bin': buf }));
+    const scope = c.blobScope();
+    expect(scope.findBlob(expectedOf(buf))).not.toBeNull();
+    c.admit({ ...meta('org/b', 'c1'), files: [{ path: 'w.bin', blob: sha256(buf), size: buf.length }] });
+    c.evict(c.getModel('org/b@c1')!.id, 'lru');
+    c.evict(a.id, 'lru');
+    expect(fs.existsSync(c.blobPathOf(sha256(buf)))).toBe(true);
+    scope.release();
+    scope.release();
+    expect(fs.existsSync(c.blobPathOf(sha256(buf)))).toBe(false);
+    expect(c.totals()).toMatchObject({ usedBytes: 0, blobs: 0 });
+  });
+
   it('admit fails clearly when a blob vanished, leaving nothing behind', async () => {
     const c = openIt();
     const buf = bytes('vanishing');

@@ -69,9 +69,9 @@ describe('64 clients, 5 models, a limit smaller than the set', () => {
     for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     expect(answered).toBe(total);
     expect(results.reduce((n, r) => n + r.missingWhileLeased, 0)).toBe(0);
-    // Under pressure a miss may be refused while every byte is leased (E_NO_SPACE), or lose a shared blob
-    // to an eviction between download and admission (E_INTEGRITY, retryable, by the core's contract).
-    for (const code of Object.keys(errors)) expect(['E_NO_SPACE', 'E_IN_USE', 'E_INTEGRITY']).toContain(code);
+    // Under pressure a miss may be refused before any byte moves while every byte is leased (E_NO_SPACE).
+    // Nothing else may fail: a blob shared with an admission in flight is held by its blob scope.
+    for (const code of Object.keys(errors)) expect(['E_NO_SPACE'], JSON.stringify(errors)).toContain(code);
     expect(ok).toBeGreaterThan(total / 4);
 
     const { evictions, models } = readIndex(sb, (db) => ({
