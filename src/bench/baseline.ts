@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import type { Baseline, GitFacts, MachineFacts, SuiteBaseline, SuiteResult } from './types.js';
 
 export const BASELINE_FILE = 'performance_baseline.json';

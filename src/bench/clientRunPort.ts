@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import type { Method, ParamsOf, ResultOf } from '../ipc/protocol.js';
 import type { CacheRunPort, RunCacheStats } from './types.js';

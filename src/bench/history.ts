@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 
 export const HISTORY_FILE = 'history.jsonl';
 

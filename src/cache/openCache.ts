@@ -155,7 +155,31 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
   }
 
   function loadMemory(): void {
-    for (const row of modelsRepo.all()) remember(row);
+    // Hot at start-up (10,000 models): tuples, and the snapshot path by concatenation (dir is written
+    // by snapshotDirName, already normal and relative).
+    const root = layout.snapshots + path.sep;
+    for (const t of modelsRepo.allTuples()) {
+      const rec: ModelRecord = {
+        id: t[0],
+        key: t[1],
+        repo: t[2],
+        subfolder: t[3],
+        commit: t[4],
+        path: root + t[5],
+        origin: t[6],
+        size: t[7],
+        fileCount: t[8],
+        createdAt: t[9],
+        lastAccess: t[10],
+        hits: t[11],
+        pinned: t[12] === 1,
+        state: t[13],
+        fetchMs: t[14],
+      };
+      byId.set(rec.id, rec);
+      byKey.set(rec.key, rec);
+      dirOf.set(rec.id, t[5]);
+    }
     for (const r of refsRepo.all()) refs.set(r.ref, refFromRow(r));
     const t = blobsRepo.totals();
     usedBytes = t.bytes;

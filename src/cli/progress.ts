@@ -1,4 +1,8 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressTypes from 'cli-progress';
+
+// cli-progress (CommonJS) loads on the first progress event of a TTY session, never in scripts or CI.
+const loadCliProgress = (): typeof cliProgressTypes => createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
 
 /**
  * A byte-based progress bar on stderr, only when stderr is a TTY (never in pipes, logs or CI).
@@ -6,12 +10,13 @@ import cliProgress from 'cli-progress';
  */
 export function progressBar(label: string, enabled = process.stderr.isTTY === true) {
   if (!enabled) return { onProgress: undefined, stop: () => undefined };
-  let bar: cliProgress.SingleBar | null = null;
+  let bar: cliProgressTypes.SingleBar | null = null;
   return {
     onProgress: (d: Record<string, unknown>) => {
       const total = Number(d.totalBytes ?? 0);
       const done = Number(d.doneBytes ?? 0);
       if (!bar) {
+        const cliProgress = loadCliProgress();
         bar = new cliProgress.SingleBar(
           {
             stream: process.stderr,

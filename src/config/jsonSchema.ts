@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import { z } from '../vendor/zod.js';
 import { configFileSchema } from './schema.js';
 
 /**

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import { z } from '../vendor/zod.js';
 import { DURATION_HINT, DURATION_PATTERN, SIZE_HINT, SIZE_PATTERN, formatBytes, parseDuration, parseSize, showValue } from './units.js';
 
 /**

@@ -36,6 +36,7 @@ export interface Daemon {
 export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions = {}): Promise<Daemon> {
   const logger = opts.logger ?? createLogger({ level: initial.log.level, file: initial.log.file });
   let daemon: Daemon | null = null;
+  const tOpen = performance.now();
   const core = openCore(initial, {
     logger,
     clock: opts.clock,
@@ -44,6 +45,7 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     requestShutdown: () => void daemon?.close('shutdown requested over the socket'),
   });
   const { state, handlers } = core;
+  const tListen = performance.now();
   const cleanups: Array<() => Promise<void> | void> = [];
   let closing: Promise<void> | null = null;
   let resolveClosed!: () => void;
@@ -160,6 +162,22 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
       return closing;
     },
   };
-  logger.info({ socket: initial.socketPath, cacheDir: initial.cacheDir, pid: process.pid }, 'daemon ready');
+  const tReady = performance.now();
+  logger.info(
+    {
+      socket: initial.socketPath,
+      cacheDir: initial.cacheDir,
+      pid: process.pid,
+      models: state.cache.totals().models,
+      // ms since the process started: node + module loading, index open + load, socket and watchers.
+      startupMs: {
+        total: Math.round(tReady),
+        beforeOpen: Math.round(tOpen),
+        openIndex: Math.round(tListen - tOpen),
+        listenAndWatch: Math.round(tReady - tListen),
+      },
+    },
+    'daemon ready',
+  );
   return daemon;
 }

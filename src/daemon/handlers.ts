@@ -1,6 +1,5 @@
 import { collectMetrics, renderPrometheus } from '../accounting/metrics.js';
 import type { Recorder } from '../accounting/recorder.js';
-import { buildReport, renderReportHtml, renderReportJson, renderReportMarkdown } from '../accounting/report.js';
 import { endRun, startRun } from '../accounting/runs.js';
 import { queryStats, zeroStats } from '../accounting/stats.js';
 import { maintenanceOf } from '../cache/maintenanceApi.js';
@@ -10,7 +9,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import type { Method, ParamsOf } from '../ipc/protocol.js';
 import { PROTOCOL_VERSION } from '../ipc/protocol.js';
-import { maintenance } from '../maintenance/index.js';
+import type { Maintenance, MaintenanceDeps } from '../maintenance/index.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import { faultPoint } from './faults.js';
@@ -137,7 +136,12 @@ export function statusOf(state: DaemonState) {
 export function createHandlers(state: DaemonState) {
   const { cache, leases } = state;
   const isLeased = (id: number) => leases.isLeased(id);
-  const maint = maintenance({
+  // The maintenance and report modules (~25 modules) load on first use: not on the start-up or hit path.
+  let maintenanceP: Promise<Maintenance> | null = null;
+  const maint = (): Promise<Maintenance> =>
+    (maintenanceP ??= import('../maintenance/index.js').then((m) => m.maintenance(maintDeps)));
+  const report = () => import('../accounting/report.js');
+  const maintDeps: MaintenanceDeps = {
     cache,
     isLeased,
     clock: state.clock,
@@ -149,7 +153,7 @@ export function createHandlers(state: DaemonState) {
     retentionMs: () => state.config().accounting.retentionMs,
     flushAccounting: () => state.recorder.flush(),
     onStage: (stage, name) => faultPoint(stage, name),
-  });
+  };
 
   const table: { [M in Method]: Handler<M> } = {
     hello: () => ({ protocol: PROTOCOL_VERSION, version: state.version, pid: process.pid, socket: state.socketPath }),
@@ -204,10 +208,10 @@ export function createHandlers(state: DaemonState) {
       const freed = cache.evict(m.id, 'evict');
       return { model: m.key, freedBytes: freed };
     },
-    verify: (p, ctx) =>
-      maint.verify({ models: p.models?.map((t) => findCachedModel(state, t).id), quick: p.quick ?? false, repair: p.repair ?? false, onProgress: (d) => ctx.progress(d) }),
-    clean: (p) =>
-      maint.clean({
+    verify: async (p, ctx) =>
+      (await maint()).verify({ models: p.models?.map((t) => findCachedModel(state, t).id), quick: p.quick ?? false, repair: p.repair ?? false, onProgress: (d) => ctx.progress(d) }),
+    clean: async (p) =>
+      (await maint()).clean({
         dryRun: p.dryRun ?? false,
         corrupted: p.corrupted ?? false,
         partial: p.partial ?? false,
@@ -215,18 +219,18 @@ export function createHandlers(state: DaemonState) {
         all: p.all ?? false,
         models: p.models?.map((t) => findCachedModel(state, t).id) ?? [],
       }),
-    optimize: () => maint.optimize(),
+    optimize: async () => (await maint()).optimize(),
     restore: async (p) => {
       const r = await state.service.get(p.model, { lease: true, client: 'restore' });
       try {
         const m = cache.getModel(r.model);
         if (!m) throw new CacheError(ErrorCodes.INTERNAL, `model ${r.model} vanished during restore`);
-        return { ...(await maint.restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref })), hit: r.hit };
+        return { ...(await (await maint()).restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref })), hit: r.hit };
       } finally {
         if (r.lease) leases.release(r.lease.id);
       }
     },
-    import: (p) => maint.importHfCache({ from: p.from }),
+    import: async (p) => (await maint()).importHfCache({ from: p.from }),
     stats: (p) => {
       state.recorder.flush();
       if (p.zero) zeroStats(cache.db, state.clock());
@@ -236,7 +240,8 @@ export function createHandlers(state: DaemonState) {
       const m = metricsOf(state);
       return p.format === 'prometheus' ? { format: 'prometheus', text: renderPrometheus(m) } : m;
     },
-    report: (p) => {
+    report: async (p) => {
+      const { buildReport, renderReportHtml, renderReportJson, renderReportMarkdown } = await report();
       state.recorder.flush();
       const data = buildReport(cache.db, {
         sinceMs: p.sinceMs,
