@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '../ipc/client.js';
+import { daemonArgv } from '../daemon/launch.js';
 
 /** A private temp dir under os.tmpdir(); `dispose()` removes it. */
 export function tempRoot(prefix: string): { dir: string; dispose(): void } {
@@ -54,10 +55,12 @@ export interface DaemonProc {
   stop(): Promise<void>;
 }
 
-/** Spawns `cache-manager daemon run` (the built CLI) and waits until it answers `hello`. */
+/** Spawns the daemon as autostart does (`node <flags> dist/cli/main.js daemon run`) and waits until it answers `hello`. */
 export async function startDaemonProc(distDir: string, configPath: string, socketPath: string): Promise<DaemonProc> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(distDir, 'cli/main.js'), '--config', configPath, 'daemon', 'run'], {
+  // Exactly the command line autostart, launchd and systemd use (src/daemon/launch.ts).
+  const argv = daemonArgv({ script: path.join(distDir, 'cli/main.js'), configPath });
+  const child = spawn(process.execPath, argv, {
     env: sandboxEnv(configPath),
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { readLockHolder } from '../daemon/cacheLock.js';
+import { daemonArgv } from '../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError } from '../errors.js';
 import { connect, type CacheClient } from '../ipc/client.js';
 import type { Method, ParamsOf, ResultOf } from '../ipc/protocol.js';
@@ -95,9 +96,11 @@ export async function startDaemonProcess(g: Pick<Globals, 'config' | 'socket'>, 
   const logFile = daemonLogPath(config);
   fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
   const fd = fs.openSync(logFile, 'a', 0o600);
-  const args = [CLI_MAIN, 'daemon', 'run'];
-  if (g.config) args.push('--config', path.resolve(g.config));
-  if (g.socket) args.push('--socket', path.resolve(g.socket));
+  const args = daemonArgv({
+    script: CLI_MAIN,
+    configPath: g.config ? path.resolve(g.config) : null,
+    socketPath: g.socket ? path.resolve(g.socket) : null,
+  });
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: process.env });
   fs.closeSync(fd);
   let exited: number | null = null;

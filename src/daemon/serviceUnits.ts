@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonArgv } from './launch.js';
 
 /**
  * What `daemon install|uninstall` writes and runs, as data: files and command lines. Executing the
@@ -38,7 +39,7 @@ function packageRoot(): string {
 
 export function renderPlist(i: ServiceInputs): string {
   const template = fs.readFileSync(path.join(i.templateDir ?? path.join(packageRoot(), 'launchd'), `${LAUNCHD_LABEL}.plist`), 'utf8');
-  const extra = [...(i.configPath ? ['--config', i.configPath] : []), '--socket', i.socketPath]
+  const args = daemonArgv({ script: i.script, configPath: i.configPath, socketPath: i.socketPath })
     .map((a) => `    <string>${xml(a)}</string>\n`)
     .join('');
   const env = Object.entries(i.env)
@@ -47,13 +48,12 @@ export function renderPlist(i: ServiceInputs): string {
   const values: Record<string, string> = {
     LABEL: xml(LAUNCHD_LABEL),
     NODE: xml(i.node),
-    SCRIPT: xml(i.script),
     STDOUT: xml(path.join(i.logDir, 'daemon.out.log')),
     STDERR: xml(path.join(i.logDir, 'daemon.err.log')),
   };
   return template
     .replace(/^<!--[\s\S]*?-->\n/m, '')
-    .replace('{{EXTRA_ARGS}}', extra)
+    .replace('{{ARGS}}', args)
     .replace('{{ENV}}', env)
     .replace(/\{\{([A-Z_]+)\}\}/g, (_m, k: string) => values[k] ?? '');
 }
@@ -62,7 +62,7 @@ export function renderPlist(i: ServiceInputs): string {
 const sq = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 export function renderSystemdUnit(i: ServiceInputs): string {
-  const exec = [i.node, i.script, 'daemon', 'run', ...(i.configPath ? ['--config', i.configPath] : []), '--socket', i.socketPath]
+  const exec = [i.node, ...daemonArgv({ script: i.script, configPath: i.configPath, socketPath: i.socketPath })]
     .map(sq)
     .join(' ');
   const env = Object.entries(i.env).map(([k, v]) => `Environment=${sq(`${k}=${v}`)}`);

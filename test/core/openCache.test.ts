@@ -72,6 +72,7 @@ describe('openCache', () => {
     expect(c.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(c.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(c.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(c.db.pragma('cache_size', { simple: true })).toBe(-2000);
   });
 
   it('admits a model from streams: snapshot tree of read-only links, index rows, lookup hit', async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeHub } from '../../src/fixtures/fakeHub.js';
 import { ALIASES, getJson, logLines, processGone, rawCall, startHub } from './daemon-helpers.js';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/launch.js';
 import { CLI, daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';
 
 /** One daemon per cache dir, kill -9 recovery, daemon status/stop, config reload without restart. */
@@ -119,6 +120,11 @@ describe('one daemon per cache directory', () => {
     expect(started).toMatchObject({ started: true, running: true });
     expect(started.pid).not.toBe(pid);
     expect(daemonPid(sb.cacheDir)).toBe(started.pid);
+    if (process.platform === 'linux') {
+      // The started daemon runs with the same command line launchd/systemd would use (src/daemon/launch.ts).
+      const argv = fs.readFileSync(`/proc/${started.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      expect(argv.slice(1, 1 + DAEMON_NODE_FLAGS.length + 3)).toEqual([...DAEMON_NODE_FLAGS, CLI, 'daemon', 'run']);
+    }
 
     const hit = await getJson(sb, 'whisper-tiny');
     expect(hit).toMatchObject({ hit: true, path: miss.path, commit: miss.commit });

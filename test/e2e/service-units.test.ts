@@ -4,7 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installPlan, LAUNCHD_LABEL, renderPlist, SYSTEMD_UNIT, uninstallPlan, type ServiceInputs } from '../../src/daemon/serviceUnits.js';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/launch.js';
 import { CLI, makeSandbox, type Sandbox } from './harness.js';
+
+/** The V8 flags every daemon command line carries (src/daemon/launch.ts). */
+const F = [...DAEMON_NODE_FLAGS];
 
 /**
  * `daemon install|uninstall`: the LaunchAgent plist (parsed by python's plistlib, as launchd would
@@ -53,9 +57,9 @@ describe('launchd plist', () => {
     const p = parsePlist(renderPlist(i));
     expect(p.Label).toBe(LAUNCHD_LABEL);
     const args = p.ProgramArguments as string[];
-    expect(args.slice(0, 4)).toEqual([i.node, i.script, 'daemon', 'run']);
-    expect(path.isAbsolute(args[0]!) && path.isAbsolute(args[1]!)).toBe(true);
-    expect(args).toEqual([i.node, i.script, 'daemon', 'run', '--config', i.configPath, '--socket', i.socketPath]);
+    expect(args.slice(0, 4 + F.length)).toEqual([i.node, ...F, i.script, 'daemon', 'run']);
+    expect(path.isAbsolute(args[0]!) && path.isAbsolute(args[1 + F.length]!)).toBe(true);
+    expect(args).toEqual([i.node, ...F, i.script, 'daemon', 'run', '--config', i.configPath, '--socket', i.socketPath]);
     expect(p.RunAtLoad).toBe(true);
     expect(p.KeepAlive).toBeTruthy();
     expect(p.ProcessType).toBe('Background');
@@ -69,7 +73,7 @@ describe('launchd plist', () => {
   it('without a config file or environment it still parses, with only --socket after `daemon run`', () => {
     const i = inputs({ configPath: null, env: {} });
     const p = parsePlist(renderPlist(i));
-    expect(p.ProgramArguments).toEqual([i.node, i.script, 'daemon', 'run', '--socket', i.socketPath]);
+    expect(p.ProgramArguments).toEqual([i.node, ...F, i.script, 'daemon', 'run', '--socket', i.socketPath]);
     expect(p.EnvironmentVariables).toEqual({});
   });
 
@@ -110,7 +114,7 @@ describe('daemon install --dry-run through the CLI', () => {
     expect(r.stdout).toMatch(/^WantedBy=default\.target$/m);
     const exec = r.stdout.split('\n').find((l) => l.startsWith('ExecStart='));
     expect(exec).toBe(
-      `ExecStart="${process.execPath}" "${CLI}" "daemon" "run" "--config" "${sb.configPath}" "--socket" "${sb.socketPath}"`,
+      `ExecStart="${process.execPath}" ${F.map((f) => `"${f}"`).join(' ')} "${CLI}" "daemon" "run" "--config" "${sb.configPath}" "--socket" "${sb.socketPath}"`,
     );
     expect(r.stdout).toContain('would run: systemctl --user daemon-reload');
     expect(r.stdout).toContain(`would run: systemctl --user enable --now ${SYSTEMD_UNIT}`);
