@@ -30,7 +30,7 @@ export async function admitFromStreams(
     try {
       for await (const chunk of f.stream) await w.write(chunk);
       const ref = await w.commit();
-      out.push({ path: f.path, blob: ref.sha256, size: ref.size, gitSha1: ref.gitSha1 });
+      out.push({ path: f.path, blob: ref.sha256, size: ref.size, gitSha1: ref.gitSha1 || undefined });
     } catch (err) {
       await w.abort();
       throw err;

@@ -248,7 +248,7 @@ export function createModelService(deps: ModelServiceDeps) {
         path: f.path,
         blob: f.sha256,
         size: f.size,
-        gitSha1: f.gitSha1,
+        gitSha1: f.gitSha1 || undefined,
       }));
       faultPoint('before-admit', key);
       const model = cache.admit({

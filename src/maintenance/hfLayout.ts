@@ -1,5 +1,6 @@
 import type { SnapshotFile } from '../cache/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
+import { GIT_BLOB_MAX_BYTES } from '../store/streamHasher.js';
 
 /** huggingface_hub's folder for a model repo: `models--{org}--{name}`. */
 export function hfRepoFolder(repo: string): string {
@@ -22,7 +23,7 @@ const LFS_EXT = new Set([
   'wasm', 'xz', 'zip', 'zst', 'gguf', 'mlpackage',
 ]);
 /** The Hub refuses regular git files above 10 MiB: anything larger is in LFS. */
-const LFS_MIN_BYTES = 10 * 1024 * 1024;
+const LFS_MIN_BYTES = GIT_BLOB_MAX_BYTES;
 
 /**
  * The blob name huggingface_hub would give a file: the sha256 for an LFS file, the git blob SHA-1 for a

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Layout } from '../cache/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { blobPath } from './layout.js';
-import { hasherFor } from './streamHasher.js';
+import { hasherFor, needsGitSha1 } from './streamHasher.js';
 import type { BlobRef, BlobWriter, ExpectedContent } from './types.js';
 
 /**
@@ -66,7 +66,7 @@ export async function openBlobWriter(
   opts.onTemp?.(tempPath, true);
 
   // Large files hash in a worker thread (streamHasher), so hashing overlaps the network and the disk.
-  const hasher = hasherFor(expected.size);
+  const hasher = hasherFor(expected.size, { gitSha1: needsGitSha1(expected) });
   // Small files never need a second buffer or a full MiB.
   const stageBytes = Math.max(1, Math.min(STAGE_BYTES, expected.size));
   let stage: Buffer = Buffer.allocUnsafe(stageBytes);

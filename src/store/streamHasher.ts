@@ -1,35 +1,42 @@
 import crypto from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
-/** sha256 and git blob SHA-1 of one stream of bytes, fed in order. */
+/** sha256 (and, when asked, the git blob SHA-1) of one stream of bytes, fed in order. */
 export interface StreamHasher {
   /** Feed the next bytes. The bytes are copied or hashed before this returns; the promise is backpressure. */
   update(bytes: Uint8Array): Promise<void> | void;
   /** Start again from byte 0. */
   reset(): void;
+  /** gitSha1 is '' when the hasher was made without it. */
   digest(): Promise<{ sha256: string; gitSha1: string }>;
   /** Forget the stream (no digest will be asked). Idempotent. */
   dispose(): void;
 }
 
-function gitSha1Of(size: number): crypto.Hash {
-  return crypto.createHash('sha1').update(`blob ${size}\0`);
+export interface HasherOptions {
+  /** Also compute the git blob SHA-1 (`sha1("blob <size>\0" + bytes)`). Default true. */
+  gitSha1?: boolean;
+}
+
+function gitSha1Of(size: number, want: boolean): crypto.Hash | null {
+  return want ? crypto.createHash('sha1').update(`blob ${size}\0`) : null;
 }
 
 /** Hashes on the caller's thread. */
-export function inlineHasher(size: number): StreamHasher {
+export function inlineHasher(size: number, opts: HasherOptions = {}): StreamHasher {
+  const want = opts.gitSha1 ?? true;
   let sha256 = crypto.createHash('sha256');
-  let sha1 = gitSha1Of(size);
+  let sha1 = gitSha1Of(size, want);
   return {
     update(b) {
       sha256.update(b);
-      sha1.update(b);
+      sha1?.update(b);
     },
     reset() {
       sha256 = crypto.createHash('sha256');
-      sha1 = gitSha1Of(size);
+      sha1 = gitSha1Of(size, want);
     },
-    digest: async () => ({ sha256: sha256.digest('hex'), gitSha1: sha1.digest('hex') }),
+    digest: async () => ({ sha256: sha256.digest('hex'), gitSha1: sha1 ? sha1.digest('hex') : '' }),
     dispose() {},
   };
 }
@@ -41,19 +48,19 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
 const streams = new Map();
-const open = (size) => ({ sha256: crypto.createHash('sha256'), sha1: crypto.createHash('sha1').update('blob ' + size + '\\0') });
+const open = (size, git) => ({ sha256: crypto.createHash('sha256'), sha1: git ? crypto.createHash('sha1').update('blob ' + size + '\\0') : null });
 parentPort.on('message', (m) => {
-  if (m.op === 'open' || m.op === 'reset') { streams.set(m.id, open(m.size)); return; }
+  if (m.op === 'open' || m.op === 'reset') { streams.set(m.id, open(m.size, m.git)); return; }
   if (m.op === 'drop') { streams.delete(m.id); return; }
   const s = streams.get(m.id);
   if (!s) return;
   if (m.op === 'update') {
     s.sha256.update(m.bytes);
-    s.sha1.update(m.bytes);
+    if (s.sha1) s.sha1.update(m.bytes);
     parentPort.postMessage({ id: m.id, hashed: m.bytes.byteLength });
   } else if (m.op === 'digest') {
     streams.delete(m.id);
-    parentPort.postMessage({ id: m.id, sha256: s.sha256.digest('hex'), gitSha1: s.sha1.digest('hex') });
+    parentPort.postMessage({ id: m.id, sha256: s.sha256.digest('hex'), gitSha1: s.sha1 ? s.sha1.digest('hex') : '' });
   }
 });
 `;
@@ -104,7 +111,8 @@ function pool(): NonNullable<typeof shared> {
 }
 
 /** Hashes in the shared worker thread (see pool()). Bytes are copied into the message. */
-export function workerHasher(size: number): StreamHasher {
+export function workerHasher(size: number, opts: HasherOptions = {}): StreamHasher {
+  const git = opts.gitSha1 ?? true;
   const p = pool();
   const id = nextId++;
   let unhashed = 0;
@@ -140,7 +148,7 @@ export function workerHasher(size: number): StreamHasher {
       digestWaiter?.reject(err);
     },
   });
-  p.worker.postMessage({ op: 'open', id, size });
+  p.worker.postMessage({ op: 'open', id, size, git });
   return {
     update(bytes) {
       if (dead) throw dead;
@@ -157,7 +165,7 @@ export function workerHasher(size: number): StreamHasher {
       });
     },
     reset() {
-      if (!dead) p.worker.postMessage({ op: 'reset', id, size });
+      if (!dead) p.worker.postMessage({ op: 'reset', id, size, git });
     },
     digest() {
       if (dead) return Promise.reject(dead);
@@ -189,6 +197,22 @@ export function workerHasher(size: number): StreamHasher {
 /** Files at least this large hash in the worker; smaller ones are not worth a message round trip. */
 export const OFFLOAD_MIN_BYTES = 4 << 20;
 
-export function hasherFor(size: number): StreamHasher {
-  return size >= OFFLOAD_MIN_BYTES ? workerHasher(size) : inlineHasher(size);
+export function hasherFor(size: number, opts: HasherOptions = {}): StreamHasher {
+  return size >= OFFLOAD_MIN_BYTES ? workerHasher(size, opts) : inlineHasher(size, opts);
+}
+
+/**
+ * The Hub stores every file over 10 MiB in LFS and names it by sha256 (its git blob id is then the
+ * pointer's, not the content's); only files up to this size can be named by a content git SHA-1.
+ */
+export const GIT_BLOB_MAX_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Whether a download must also compute its git blob SHA-1: when the origin named the file by it (to
+ * check it), when there is no sha256 to name it by, or when the file is small enough that another
+ * listing may name the same content by git SHA-1 (to find it then). A large file named by sha256
+ * never needs it, which halves the hashing of model weights.
+ */
+export function needsGitSha1(e: { size: number; sha256?: string; gitSha1?: string }): boolean {
+  return Boolean(e.gitSha1) || !e.sha256 || e.size <= GIT_BLOB_MAX_BYTES;
 }

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Layout } from '../../src/cache/types.js';
 import { CacheError } from '../../src/errors.js';
 import { openBlobWriter } from '../../src/store/blobWriter.js';
+import { GIT_BLOB_MAX_BYTES, needsGitSha1 } from '../../src/store/streamHasher.js';
 import { blobPath, ensureLayout, layoutFor, snapshotDirName } from '../../src/store/layout.js';
 import { bytes, chunks, expectedOf, gitSha1, randomBytes, rmTree, sha256, tempDir } from './helpers.js';
 
@@ -88,6 +89,18 @@ describe('openBlobWriter', () => {
     expect(ref.sha256).toBe(sha256(buf));
     expect(ref.gitSha1).toBe(gitSha1(buf));
     expect(fs.readFileSync(blobPath(layout, ref.sha256)).equals(buf)).toBe(true);
+  });
+
+  it('computes the git sha1 only where it can be asked for: not for a file over 10 MiB named by sha256', async () => {
+    const big = randomBytes(GIT_BLOB_MAX_BYTES + 1, 11);
+    const large = await writeAll(big, { size: big.length, sha256: sha256(big) });
+    expect(large).toEqual({ sha256: sha256(big), size: big.length, gitSha1: '' });
+    // Named by git sha1 (even when large), or small: computed and checked.
+    const named = await writeAll(big, { size: big.length, sha256: sha256(big), gitSha1: gitSha1(big) });
+    expect(named.gitSha1).toBe(gitSha1(big));
+    const small = randomBytes(GIT_BLOB_MAX_BYTES, 12);
+    expect((await writeAll(small, { size: small.length, sha256: sha256(small) })).gitSha1).toBe(gitSha1(small));
+    expect(needsGitSha1({ size: GIT_BLOB_MAX_BYTES + 1 })).toBe(true);
   });
 
   const bad: Array<[string, Buffer, (b: Buffer) => ReturnType<typeof expectedOf>, RegExp]> = [
