@@ -88,6 +88,8 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
   const byId = new Map<number, ModelRecord>();
   const byKey = new Map<string, ModelRecord>();
   const dirOf = new Map<number, string>();
+  /** Snapshot dir (relative to snapshots/, `<repo parts>/<commit>`) → model id. */
+  const idOfDir = new Map<string, number>();
   const refs = new Map<string, RefRecord>();
   const reservations = createReservations();
   /**
@@ -179,6 +181,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       byId.set(rec.id, rec);
       byKey.set(rec.key, rec);
       dirOf.set(rec.id, t[5]);
+      idOfDir.set(t[5], rec.id);
     }
     for (const r of refsRepo.all()) refs.set(r.ref, refFromRow(r));
     const t = blobsRepo.totals();
@@ -208,7 +211,10 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     if (old && old.key !== rec.key) byKey.delete(old.key);
     byId.set(rec.id, rec);
     byKey.set(rec.key, rec);
+    const oldDir = dirOf.get(rec.id);
+    if (oldDir !== undefined && oldDir !== row.dir) idOfDir.delete(oldDir);
     dirOf.set(rec.id, row.dir);
+    idOfDir.set(row.dir, rec.id);
     return rec;
   }
 
@@ -217,6 +223,8 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     if (!m) return;
     byId.delete(id);
     byKey.delete(m.key);
+    const dir = dirOf.get(id);
+    if (dir !== undefined && idOfDir.get(dir) === id) idOfDir.delete(dir);
     dirOf.delete(id);
     pendingTouches.delete(id);
   }
@@ -821,6 +829,16 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       });
     },
     list: () => [...byId.values()].map((m) => ({ ...m })),
+    modelAt(p: string) {
+      // Snapshot dirs are exactly two levels deep: <repo parts joined by -->/<commit>.
+      const root = layout.snapshots + path.sep;
+      if (!p.startsWith(root)) return null;
+      const parts = p.slice(root.length).split(path.sep);
+      if (parts.length < 2) return null;
+      const id = idOfDir.get(`${parts[0]}/${parts[1]}`);
+      const m = id === undefined ? undefined : byId.get(id);
+      return m ? { ...m } : null;
+    },
     touch,
     admit,
     blobScope,

@@ -123,6 +123,8 @@ export interface Cache extends BlobSink {
   /** Files of a model from the index. */
   files(modelId: number): SnapshotFile[];
   list(): ModelRecord[];
+  /** The model whose snapshot tree contains absolute path `p` (the dir itself or anything under it). In memory. */
+  modelAt(p: string): ModelRecord | null;
 
   /** Record an access (a hit unless `hit` is false): memory now, index write batched. */
   touch(modelId: number, now?: number, hit?: boolean): void;

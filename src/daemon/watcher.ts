@@ -30,7 +30,7 @@ export function watchSnapshots(opts: {
   });
 
   const check = (p: string): void => {
-    const model = cache.list().find((m) => p.startsWith(m.path + path.sep));
+    const model = cache.modelAt(p);
     if (!model || model.state === 'damaged') return;
     const rel = path.relative(model.path, p).split(path.sep).join('/');
     const file = cache.files(model.id).find((f) => f.path === rel);

@@ -132,6 +132,20 @@ describe('openCache', () => {
     assertConsistent(cacheDir);
   });
 
+  it('modelAt finds the model owning a path in its snapshot tree, from memory, and forgets evicted ones', async () => {
+    const c = openIt();
+    const a = await admitFromStreams(c, meta('org/a', 'c1', 'sub'), files({ 'dir/w.bin': 'A' }));
+    const b = await admitFromStreams(c, meta('org/a', 'c2', 'sub'), files({ 'w.bin': 'B' }));
+    expect(c.modelAt(path.join(a.path, 'dir', 'w.bin'))?.id).toBe(a.id);
+    expect(c.modelAt(a.path)?.id).toBe(a.id);
+    expect(c.modelAt(path.join(b.path, 'w.bin'))?.key).toBe('org/a:sub@c2');
+    expect(c.modelAt(path.dirname(a.path))).toBeNull();
+    expect(c.modelAt(path.join(dir, 'elsewhere', 'w.bin'))).toBeNull();
+    c.evict(a.id, 'lru');
+    expect(c.modelAt(path.join(a.path, 'dir', 'w.bin'))).toBeNull();
+    expect(reopen(c).modelAt(path.join(b.path, 'w.bin'))?.id).toBe(b.id);
+  });
+
   it('stores a file shared by two models once; evicting one keeps the other intact', async () => {
     const c = openIt();
     const shared = bytes('shared tokenizer');
