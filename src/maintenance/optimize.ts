@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import { rollupEvents } from '../accounting/rollup.js';
 import type { Cache } from '../cache/types.js';
 import { maintenanceOf } from '../cache/maintenanceApi.js';
-import { removeOrphanBlob } from './removeOrphans.js';
+import { removeEntry, removeOrphanBlob } from './removeOrphans.js';
 import { scanOrphans } from './scanOrphans.js';
 import { STALE_MS, type MaintenanceDeps, type OptimizeResult } from './types.js';
 
 /**
- * optimize, as named steps that each return stats: sweep temp files, remove orphan blobs, evict LRU
- * models down to the low watermark, roll old events into daily totals, compact the index.
+ * optimize, as named steps that each return stats: sweep temp files, remove orphan blobs and snapshot
+ * trees no model owns, evict LRU models down to the low watermark, roll old events into daily totals,
+ * compact the index. Everything `verify` reports as an orphan is gone afterwards.
  */
 export async function optimize(deps: MaintenanceDeps): Promise<OptimizeResult> {
   const { cache } = deps;
@@ -16,7 +17,7 @@ export async function optimize(deps: MaintenanceDeps): Promise<OptimizeResult> {
   const now = deps.clock();
 
   const swept = sweepTemp(deps);
-  const orphans = removeOrphanBlobs(deps, now);
+  const orphans = removeOrphans(deps, now);
   const evicted = evictToLowWatermark(deps);
   const rolled = rollUpEvents(deps, now);
   compactIndex(cache);
@@ -26,9 +27,11 @@ export async function optimize(deps: MaintenanceDeps): Promise<OptimizeResult> {
     sweptTempBytes: swept.bytes,
     orphanBlobs: orphans.count,
     orphanBytes: orphans.bytes,
+    orphanSnapshots: orphans.snapshots,
+    orphanSnapshotBytes: orphans.snapshotBytes,
     evictedModels: evicted.models,
     evictedBytes: evicted.bytes,
-    freedBytes: swept.bytes + orphans.bytes + evicted.bytes + Math.max(0, dbBytesBefore - dbBytesAfter),
+    freedBytes: swept.bytes + orphans.bytes + orphans.snapshotBytes + evicted.bytes + Math.max(0, dbBytesBefore - dbBytesAfter),
     dbBytesBefore,
     dbBytesAfter,
     eventsRolled: rolled.rowsRolled,
@@ -45,9 +48,14 @@ function sweepTemp(deps: MaintenanceDeps): { bytes: number } {
 
 /**
  * Unreferenced blobs nothing in flight holds (through the cache, which keeps its totals right), then
- * whatever else under blobs/ no row names (stray files, links, directories).
+ * whatever else under blobs/ no row names (stray files, links, directories), then snapshot trees no
+ * model owns (left by a lost or deleted index). The scan is synchronous, so no admission of this
+ * process interleaves with it, and the cache lock keeps every other process out.
  */
-function removeOrphanBlobs(deps: MaintenanceDeps, now: number): { count: number; bytes: number } {
+function removeOrphans(
+  deps: MaintenanceDeps,
+  now: number,
+): { count: number; bytes: number; snapshots: number; snapshotBytes: number } {
   const maint = maintenanceOf(deps.cache);
   const gc = maint.collectGarbage();
   let count = gc.blobs;
@@ -59,7 +67,14 @@ function removeOrphanBlobs(deps: MaintenanceDeps, now: number): { count: number;
     count++;
     bytes += b.bytes;
   }
-  return { count, bytes };
+  let snapshots = 0;
+  let snapshotBytes = 0;
+  for (const d of scan.snapshots) {
+    if (!removeEntry(d.path)) continue;
+    snapshots++;
+    snapshotBytes += d.bytes;
+  }
+  return { count, bytes, snapshots, snapshotBytes };
 }
 
 /**

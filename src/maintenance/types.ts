@@ -85,9 +85,12 @@ export interface OptimizeResult {
   sweptTempBytes: number;
   orphanBlobs: number;
   orphanBytes: number;
+  /** Snapshot trees no model owns, removed. */
+  orphanSnapshots: number;
+  orphanSnapshotBytes: number;
   evictedModels: number;
   evictedBytes: number;
-  /** Disk bytes freed: temp + orphan blobs + evicted + index shrink. */
+  /** Disk bytes freed: temp + orphan blobs + orphan snapshot trees + evicted + index shrink. */
   freedBytes: number;
   dbBytesBefore: number;
   dbBytesAfter: number;

@@ -39,17 +39,25 @@ describe('optimize', () => {
     const w = await sb.cache.openWriter({ size: pending.length, sha256: sha256(pending) });
     await w.write(pending);
     await w.commit();
+    // A snapshot tree no model owns (its index row lost).
+    const strayTree = path.join(layout.snapshots, 'org--gone', 'c0ffee');
+    fs.mkdirSync(path.join(strayTree, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(strayTree, 'sub', 'w.bin'), bytes(400, 'gone'));
     sb.clock.now += 7 * 3600_000;
 
     const before = await verify(sb.deps(), { quick: true, repair: false });
     expect(before.ok).toBe(false);
+    expect(before.orphans.snapshots.map((s) => s.path)).toContain(path.dirname(strayTree));
     expect(before.orphans.blobs.map((b) => b.digest).sort()).toEqual([sha256(orphan), sha256(pending)].sort());
 
     const r = await optimize(sb.deps());
     expect(r.sweptTempBytes).toBe(700);
     expect(r.orphanBlobs).toBe(2);
     expect(r.orphanBytes).toBe(3000 + 1200);
-    expect(r.freedBytes).toBeGreaterThanOrEqual(700 + 3000 + 1200);
+    expect(r.orphanSnapshots).toBe(1);
+    expect(r.orphanSnapshotBytes).toBe(400);
+    expect(fs.existsSync(path.dirname(strayTree))).toBe(false);
+    expect(r.freedBytes).toBeGreaterThanOrEqual(700 + 3000 + 1200 + 400);
     expect(fs.existsSync(stale)).toBe(false);
     expect(fs.existsSync(orphanPath)).toBe(false);
     expect(sb.cache.totals().usedBytes).toBe(5000);

@@ -114,7 +114,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
 
   program
     .command('optimize')
-    .description('sweep temp files and orphan blobs, evict to the low watermark, compact the index, roll up old events')
+    .description('sweep temp files, orphan blobs and orphan snapshot trees, evict to the low watermark, compact the index, roll up old events')
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
@@ -125,6 +125,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
             [
               `swept temp files: ${size(x.sweptTempBytes ?? 0)}`,
               `orphan blobs removed: ${x.orphanBlobs ?? 0} (${size(x.orphanBytes ?? 0)})`,
+              `orphan snapshot trees removed: ${x.orphanSnapshots ?? 0} (${size(x.orphanSnapshotBytes ?? 0)})`,
               `evicted to the low watermark: ${x.evictedModels ?? 0} models (${size(x.evictedBytes ?? 0)})`,
               `index: ${size(x.dbBytesBefore ?? 0)} -> ${size(x.dbBytesAfter ?? 0)}; ${x.eventsRolled ?? 0} old events rolled into daily totals`,
               `Freed ${size(x.freedBytes ?? 0)}`,
