@@ -1,4 +1,4 @@
-import type { BlobRef, ExpectedContent, BlobWriter } from '../store/types.js';
+import type { BlobRef, ExpectedContent, BlobWriter, OpenWriterOptions } from '../store/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import type { Cache } from './types.js';
 
@@ -82,7 +82,7 @@ export interface CacheMaintenance {
   lastVerify(): VerifyRecord | null;
   listEvictions(sinceMs?: number): EvictionInfo[];
   /** openWriter with a label for error messages (e.g. the file's path in its model). */
-  openWriter(expected: ExpectedContent, label?: string): Promise<BlobWriter>;
+  openWriter(expected: ExpectedContent, opts?: string | OpenWriterOptions): Promise<BlobWriter>;
   findBlob(expected: ExpectedContent): BlobRef | null;
 }
 

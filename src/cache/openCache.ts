@@ -13,7 +13,8 @@ import { planEviction } from '../lru/planEviction.js';
 import { createReservations } from '../lru/reservations.js';
 import { asStoreError, fsyncDirSync, openBlobWriter } from '../store/blobWriter.js';
 import { blobPath, ensureLayout, layoutFor, modelKeyOf, snapshotDirName } from '../store/layout.js';
-import type { BlobRef, BlobWriter, ExpectedContent } from '../store/types.js';
+import { isFreshPartial } from '../store/partials.js';
+import type { BlobRef, BlobWriter, ExpectedContent, OpenWriterOptions } from '../store/types.js';
 import type { BlobInfo, OpenedCache, RecoveryReport, VerifyRecord } from './maintenanceApi.js';
 import type {
   BlobScope,
@@ -152,7 +153,8 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
         rep.blobBytesRemoved += b.size;
       }
     }
-    rep.tmpEntriesRemoved = sweepTmpDir(() => false).entries;
+    // Resumable partial downloads survive a restart (store/partials.ts); everything else in tmp/ is debris.
+    rep.tmpEntriesRemoved = sweepTmpDir((p) => isFreshPartial(p, clock())).entries;
     return rep;
   }
 
@@ -290,7 +292,10 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     return { sha256: row.digest, size: row.size, gitSha1: row.git_sha1 ?? expected.gitSha1?.toLowerCase() ?? '' };
   }
 
-  async function openWriter(expected: ExpectedContent, label?: string): Promise<BlobWriter> {
+  /** `opts` as a string is the label (older form). Only a resumable writer may take over a partial download. */
+  async function openWriter(expected: ExpectedContent, opts?: string | OpenWriterOptions): Promise<BlobWriter> {
+    const o: OpenWriterOptions = typeof opts === 'string' ? { label: opts } : (opts ?? {});
+    const label = o.label;
     assertOpen();
     let inserted: BlobRef | null = null;
     const w = await openBlobWriter(layout, expected, {
@@ -300,6 +305,13 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
         if (recordBlob(ref)) inserted = ref;
       },
       onTemp: (p, live) => (live ? liveTemps.add(p) : liveTemps.delete(p)),
+      claimPartial: o.resumable
+        ? (p) => {
+            if (liveTemps.has(p)) return false;
+            liveTemps.add(p);
+            return true;
+          }
+        : undefined,
     });
     return {
       get written() {
@@ -307,7 +319,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       },
       write: (chunk) => w.write(chunk),
       restart: () => w.restart(),
-      abort: () => w.abort(),
+      abort: (o) => w.abort(o),
       async commit() {
         try {
           return await w.commit();
@@ -340,15 +352,15 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
         if (ref) pin(ref.sha256);
         return ref;
       },
-      async openWriter(expected) {
-        const w = await openWriter(expected);
+      async openWriter(expected, wopts) {
+        const w = await openWriter(expected, wopts);
         return {
           get written() {
             return w.written;
           },
           write: (chunk) => w.write(chunk),
           restart: () => w.restart(),
-          abort: () => w.abort(),
+          abort: (o) => w.abort(o),
           async commit() {
             const ref = await w.commit();
             pin(ref.sha256);
@@ -923,7 +935,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       log.warn('blob quarantined', { blob: sha256, to: dest });
       return dest;
     },
-    sweepTmp: () => sweepTmpDir((p) => liveTemps.has(p)),
+    sweepTmp: () => sweepTmpDir((p) => liveTemps.has(p) || isFreshPartial(p, clock())),
     recordVerify: (rec: VerifyRecord) =>
       logRepo.insertVerify({
         ts: rec.ts,

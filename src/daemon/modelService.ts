@@ -229,7 +229,7 @@ export function createModelService(deps: ModelServiceDeps) {
         if ((e.sha256 && suspect.has(e.sha256)) || (e.gitSha1 && suspect.has(e.gitSha1))) return null;
         return scope.findBlob(e);
       },
-      openWriter: (e) => scope.openWriter(e),
+      openWriter: (e, o) => scope.openWriter(e, o),
     };
 
     let reservation: { release(): void } | null = null;

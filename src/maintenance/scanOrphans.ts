@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { maintenanceOf } from '../cache/maintenanceApi.js';
 import type { Cache } from '../cache/types.js';
+import { isFreshPartial } from '../store/partials.js';
 import { isInside, lstatOrNull, newestMtimeMs, readDirOrEmpty, treeBytes } from './fsSafe.js';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
@@ -37,7 +38,8 @@ interface BlobRowLite {
 /**
  * Walks blobs/, tmp/ and snapshots/ (by lstat: a symlink is an entry, never followed) and compares them
  * with the index. Synchronous on purpose: an admission in the same process (also synchronous) cannot
- * interleave with the walk. Temp entries and unreferenced blob rows younger than `staleMs` belong to
+ * interleave with the walk. Partial downloads kept for a resume are not orphans. Temp entries and
+ * unreferenced blob rows younger than `staleMs` belong to
  * downloads in progress and are not orphans.
  */
 export function scanOrphans(cache: Cache, o: { now: number; staleMs: number }): OrphanScan {
@@ -56,7 +58,7 @@ export function scanOrphans(cache: Cache, o: { now: number; staleMs: number }): 
   return {
     blobs,
     deadRows,
-    temp: scanTemp(cache.layout.tmp, cutoff),
+    temp: scanTemp(cache.layout.tmp, cutoff, o.now),
     snapshots: scanSnapshots(cache.layout.snapshots, cache.list().map((m) => path.resolve(m.path))),
   };
 }
@@ -102,11 +104,12 @@ function walkBlobs(root: string, rows: Map<string, BlobRowLite>, cutoff: number)
   return { blobs, present };
 }
 
-function scanTemp(tmp: string, cutoff: number): OrphanEntry[] {
+function scanTemp(tmp: string, cutoff: number, now: number): OrphanEntry[] {
   const out: OrphanEntry[] = [];
   for (const e of readDirOrEmpty(tmp)) {
     const p = path.join(tmp, e.name);
     if (newestMtimeMs(p) > cutoff) continue;
+    if (isFreshPartial(p, now)) continue; // kept for a resume (store/partials.ts)
     out.push({ path: p, bytes: treeBytes(p) });
   }
   return out;

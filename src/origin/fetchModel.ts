@@ -227,19 +227,24 @@ export function createDownloader(options: DownloaderOptions): Downloader {
     }
 
     async function downloadFile(file: RemoteFile, expected: ExpectedContent): Promise<BlobRef> {
-      let writer = await sink.openWriter(expected);
-      let counted = 0; // bytes of this file counted in doneBytes
+      let writer = await sink.openWriter(expected, { label: file.path, resumable: true });
+      // A resumable writer may start with the bytes of a cut-short download of the same content.
+      let counted = writer.written; // bytes of this file counted in doneBytes
+      doneBytes += counted;
       let committed = false;
       try {
         for (let attempt = 0; ; attempt++) {
           try {
-            await transfer(file, writer, (n) => {
-              counted += n;
-              doneBytes += n;
-            }, () => {
-              doneBytes -= counted;
-              counted = 0;
-            });
+            // Every byte already taken over: nothing to ask for (a Range past the end would be a 416).
+            if (writer.written < file.size || file.size === 0) {
+              await transfer(file, writer, (n) => {
+                counted += n;
+                doneBytes += n;
+              }, () => {
+                doneBytes -= counted;
+                counted = 0;
+              });
+            }
             const ref = await writer.commit();
             committed = true;
             return ref;
@@ -254,7 +259,9 @@ export function createDownloader(options: DownloaderOptions): Downloader {
               await writer.abort();
               doneBytes -= counted;
               counted = 0;
-              writer = await sink.openWriter(expected);
+              writer = await sink.openWriter(expected, { label: file.path, resumable: true });
+              counted = writer.written;
+              doneBytes += counted;
             }
             const ms = wait ?? backoffMs(attempt, options.retryBaseMs, options.retryMaxMs, random);
             log?.warn(
@@ -265,7 +272,8 @@ export function createDownloader(options: DownloaderOptions): Downloader {
           }
         }
       } finally {
-        if (!committed) await writer.abort().catch(() => undefined);
+        // Cut short (origin gone, shutdown): a resumable writer keeps its bytes for the next attempt.
+        if (!committed) await writer.abort({ keepPartial: true }).catch(() => undefined);
       }
     }
 

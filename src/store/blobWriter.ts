@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Layout } from '../cache/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { blobPath } from './layout.js';
+import { partialPath } from './partials.js';
 import { hasherFor, needsGitSha1 } from './streamHasher.js';
 import type { BlobRef, BlobWriter, ExpectedContent } from './types.js';
 
@@ -25,6 +26,14 @@ export interface BlobWriterOptions {
   beforePublish?: (ref: BlobRef) => void;
   /** Told the temp file path when it is created and when it is gone (the cache tracks live temps). */
   onTemp?: (tempPath: string, live: boolean) => void;
+  /**
+   * Makes a writer of content named by sha256 resumable (store/partials.ts): it writes to
+   * `tmp/partial-<sha256>`, first taking over the bytes a cut-short writer left there, when this returns
+   * true for that path (no live writer of this process uses it; a true answer claims it, and the claim
+   * ends with onTemp(path, false)). Without it, or when it returns false, the writer uses a unique temp
+   * name and starts from byte 0.
+   */
+  claimPartial?: (partialPath: string) => boolean;
 }
 
 /** Maps ENOSPC/EDQUOT to E_NO_SPACE; passes anything else through. */
@@ -56,11 +65,15 @@ export async function openBlobWriter(
     throw new CacheError(ErrorCodes.INTERNAL, `blob writer: invalid expected size ${expected.size}`);
   }
   const label = opts.label ?? expected.sha256 ?? expected.gitSha1 ?? 'blob';
-  const tempPath = path.join(layout.tmp, `blob-${crypto.randomUUID()}`);
+  const partial = expected.sha256 && opts.claimPartial ? partialPath(layout, expected.sha256.toLowerCase()) : null;
+  const resumable = partial !== null && opts.claimPartial!(partial);
+  const tempPath = resumable ? partial : path.join(layout.tmp, `blob-${crypto.randomUUID()}`);
   let fh: fsp.FileHandle | null;
   try {
-    fh = await fsp.open(tempPath, 'wx+', 0o600);
+    // A resumable file is opened without O_TRUNC (keep its bytes) and without O_APPEND (writes are positional).
+    fh = await fsp.open(tempPath, resumable ? fs.constants.O_RDWR | fs.constants.O_CREAT : 'wx+', 0o600);
   } catch (err) {
+    if (resumable) opts.onTemp?.(tempPath, false); // gives back the claim
     throw asStoreError(err, `file ${label}`);
   }
   opts.onTemp?.(tempPath, true);
@@ -80,6 +93,18 @@ export async function openBlobWriter(
   let writeError: unknown = null;
   let done = false;
   let failure: unknown = null;
+
+  if (resumable) {
+    try {
+      written = filePos = await takeOver(fh, hasher, expected.size);
+    } catch (err) {
+      hasher.dispose();
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tempPath, { force: true }).catch(() => undefined);
+      opts.onTemp?.(tempPath, false);
+      throw asStoreError(err, `file ${label}`);
+    }
+  }
 
   const integrity = (msg: string) => new CacheError(ErrorCodes.INTEGRITY, `file ${label}: ${msg}`, { retryable: true });
 
@@ -216,12 +241,51 @@ export async function openBlobWriter(
       }
     },
 
-    async abort(): Promise<void> {
+    async abort(o: { keepPartial?: boolean } = {}): Promise<void> {
       if (done) return;
+      if (o.keepPartial && resumable && !failure) {
+        try {
+          // Whatever was accepted goes to disk, so a later writer resumes after it.
+          await flushStage();
+          await settle();
+          done = true;
+          hasher.dispose();
+          const h = fh;
+          fh = null;
+          await h?.close();
+          opts.onTemp?.(tempPath, false);
+          return;
+        } catch {
+          // could not keep it cleanly: drop it
+        }
+      }
       await cleanup();
     },
   };
   return writer;
+}
+
+/**
+ * The bytes a cut-short writer left in a partial file: hashed from disk into `hasher`, their count
+ * returned (the offset to resume at). A file longer than the content cannot be a prefix of it: emptied.
+ */
+async function takeOver(fh: fsp.FileHandle, hasher: { update(b: Uint8Array): Promise<void> | void }, size: number): Promise<number> {
+  const have = (await fh.stat()).size;
+  if (have === 0) return 0;
+  if (have > size) {
+    await fh.truncate(0);
+    return 0;
+  }
+  const buf = Buffer.allocUnsafe(Math.min(STAGE_BYTES, have));
+  let pos = 0;
+  while (pos < have) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, have - pos), pos);
+    if (bytesRead === 0) break;
+    // Hashed (or copied into the worker's message) before update() returns: buf can be refilled.
+    await hasher.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  return pos;
 }
 
 /**

@@ -177,3 +177,68 @@ describe('openBlobWriter', () => {
     expect(fs.readdirSync(layout.tmp)).toEqual([]);
   });
 });
+
+describe('resumable writers (partial downloads)', () => {
+  const MiB = 1024 * 1024;
+  const content = randomBytes(3 * MiB + 4321, 21);
+  const expected = () => ({ size: content.length, sha256: sha256(content) });
+  const claimAll = { claimPartial: () => true };
+  const partialFile = () => path.join(layout.tmp, `partial-${sha256(content)}`);
+
+  async function cutShort(upTo: number): Promise<void> {
+    const w = await openBlobWriter(layout, expected(), claimAll);
+    expect(w.written).toBe(0);
+    for (let off = 0; off < upTo; off += 100_000) await w.write(content.subarray(off, Math.min(upTo, off + 100_000)));
+    await w.abort({ keepPartial: true });
+  }
+
+  it('abort({ keepPartial }) leaves the accepted bytes; the next writer resumes after them and commits the right blob', async () => {
+    const upTo = 2 * MiB + 777;
+    await cutShort(upTo);
+    expect(fs.readFileSync(partialFile()).equals(content.subarray(0, upTo))).toBe(true);
+
+    const w = await openBlobWriter(layout, expected(), claimAll);
+    expect(w.written).toBe(upTo);
+    await w.write(content.subarray(upTo));
+    const ref = await w.commit();
+    expect(ref.sha256).toBe(sha256(content));
+    expect(fs.readFileSync(blobPath(layout, ref.sha256)).equals(content)).toBe(true);
+    expect(fs.readdirSync(layout.tmp)).toEqual([]);
+  });
+
+  it('a partial that is not a prefix of the content is caught by the final sha256: E_INTEGRITY, nothing left', async () => {
+    fs.writeFileSync(partialFile(), randomBytes(MiB, 99));
+    const w = await openBlobWriter(layout, expected(), claimAll);
+    expect(w.written).toBe(MiB);
+    await w.write(content.subarray(MiB));
+    const err = await rejection(w.commit());
+    expect(err.code).toBe('E_INTEGRITY');
+    expect(blobFiles()).toEqual([]);
+    expect(fs.readdirSync(layout.tmp)).toEqual([]);
+  });
+
+  it('a partial longer than the content is emptied; a writer that does not claim it starts at 0 under its own name', async () => {
+    fs.writeFileSync(partialFile(), randomBytes(content.length + 10, 5));
+    const w = await openBlobWriter(layout, expected(), claimAll);
+    expect(w.written).toBe(0);
+    await w.abort();
+    expect(fs.existsSync(partialFile())).toBe(false);
+
+    await cutShort(MiB + 5);
+    const other = await openBlobWriter(layout, expected(), { claimPartial: () => false });
+    expect(other.written).toBe(0);
+    for (let off = 0; off < content.length; off += MiB) await other.write(content.subarray(off, off + MiB));
+    expect((await other.commit()).sha256).toBe(sha256(content));
+    // The unclaimed partial is untouched (a later resumable writer would take it over).
+    expect(fs.statSync(partialFile()).size).toBe(MiB + 5);
+  });
+
+  it('a writer that fails on its own bytes (wrong size) removes its partial even when asked to keep it', async () => {
+    await cutShort(MiB);
+    const w = await openBlobWriter(layout, expected(), claimAll);
+    const err = await rejection(w.write(randomBytes(content.length, 3)));
+    expect(err.code).toBe('E_INTEGRITY');
+    await w.abort({ keepPartial: true });
+    expect(fs.readdirSync(layout.tmp)).toEqual([]);
+  });
+});
