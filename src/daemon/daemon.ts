@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { parseConfigText } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { ErrorCodes, toErrorShape } from '../errors.js';
@@ -18,13 +19,27 @@ export interface DaemonOptions {
   origins?: Origin[];
   /** Watch the snapshot tree and the config file (default true). */
   watch?: boolean;
+  /** How often to check that the cache dir is still the one opened, ms (default 2000). */
+  dirCheckMs?: number;
+}
+
+/** `<dev>:<ino>` of a directory, or null when it is gone. */
+function dirIdentity(dir: string): string | null {
+  try {
+    const st = fs.statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
 }
 
 export interface Daemon {
   readonly socketPath: string;
   readonly pid: number;
-  /** Stops accepting, aborts downloads (temp files removed), flushes accounting, closes the index and socket. */
+  /** Stops accepting, aborts downloads (partial ones kept for a resume), flushes accounting, closes the index and socket. */
   close(reason?: string): Promise<void>;
+  /** True when the daemon stopped itself because it cannot go on as is (its cache dir vanished): a service manager should start it again. */
+  readonly wantsRestart: boolean;
   readonly closed: Promise<void>;
 }
 
@@ -48,6 +63,7 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
   const tListen = performance.now();
   const cleanups: Array<() => Promise<void> | void> = [];
   let closing: Promise<void> | null = null;
+  let wantsRestart = false;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
 
@@ -88,6 +104,19 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
       },
     });
     cleanups.push(() => server.close());
+
+    // The cache dir deleted or replaced behind the daemon (rm -rf to clear a cache): every path it would
+    // hand out is gone and its lock no longer guards the dir a new daemon would create. Stop; the next
+    // client's autostart (or launchd's KeepAlive) starts a daemon on a fresh layout.
+    const anchor = dirIdentity(state.cache.layout.v1);
+    const guard = setInterval(() => {
+      if (closing || dirIdentity(state.cache.layout.v1) === anchor) return;
+      logger.error({ cacheDir: initial.cacheDir }, 'cache directory removed or replaced behind the daemon: stopping');
+      wantsRestart = true;
+      void daemon?.close('cache directory removed');
+    }, opts.dirCheckMs ?? 2_000);
+    guard.unref();
+    cleanups.push(() => clearInterval(guard));
 
     const ttl = state.config().leaseTtlMs;
     const sweep = setInterval(() => state.leases.sweep(), Math.min(10_000, Math.max(250, ttl / 4)));
@@ -144,6 +173,9 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     socketPath: initial.socketPath,
     pid: process.pid,
     closed,
+    get wantsRestart() {
+      return wantsRestart;
+    },
     close(reason = 'close') {
       if (closing) return closing;
       logger.info({ reason }, 'daemon stopping');

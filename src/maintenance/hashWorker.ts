@@ -99,7 +99,7 @@ export async function hashFiles(jobs: readonly HashJob[], opts: HashOptions = {}
   try {
     await Promise.all(
       Array.from({ length: threads }, () => {
-        const w = new Worker(WORKER_SOURCE, { eval: true });
+        const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
         workers.push(w);
         return new Promise<void>((resolve, reject) => {
           const feed = (): void => {

@@ -84,14 +84,15 @@ interface Reply {
  * the network and the thread pool writes the disk. If the worker dies, every open stream fails and the
  * next stream starts a new worker.
  */
-let shared: { worker: Worker; sessions: Map<number, Session>; refs: number } | null = null;
+let shared: { worker: Worker; sessions: Map<number, Session>; waiting: Set<number> } | null = null;
 let nextId = 1;
 
 function pool(): NonNullable<typeof shared> {
   if (shared) return shared;
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  // CommonJS source: the worker must not inherit flags such as --input-type=module from the parent.
+  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
   const sessions = new Map<number, Session>();
-  const p = { worker, sessions, refs: 0 };
+  const p = { worker, sessions, waiting: new Set<number>() };
   worker.unref();
   worker.on('message', (r: Reply) => {
     const s = sessions.get(r.id);
@@ -117,35 +118,43 @@ export function workerHasher(size: number, opts: HasherOptions = {}): StreamHash
   const id = nextId++;
   let unhashed = 0;
   let dead: Error | null = null;
-  let drained: (() => void) | null = null;
+  /** update() calls waiting for the worker to catch up (backpressure). */
+  let drainWaiters: Array<() => void> = [];
   let digestWaiter: { resolve(d: { sha256: string; gitSha1: string }): void; reject(e: Error): void } | null = null;
   let live = true;
-  // The worker keeps the process alive only while someone waits on it.
-  const hold = () => {
-    if (p.refs++ === 0) p.worker.ref();
+  // The worker keeps the process alive only while someone waits on it: this session is in p.waiting
+  // exactly while it has a drain or digest waiter, and leaves it whenever those end or it is dropped.
+  const refresh = () => {
+    const waits = drainWaiters.length > 0 || digestWaiter !== null;
+    if (waits) p.waiting.add(id);
+    else p.waiting.delete(id);
+    if (p.waiting.size > 0) p.worker.ref();
+    else p.worker.unref();
   };
-  const letGo = () => {
-    if (--p.refs === 0) p.worker.unref();
+  const releaseDrains = () => {
+    const ws = drainWaiters;
+    drainWaiters = [];
+    for (const w of ws) w();
+    refresh();
   };
   p.sessions.set(id, {
     onHashed(n) {
       unhashed -= n;
-      if (unhashed <= MAX_UNHASHED / 2 && drained) {
-        const d = drained;
-        drained = null;
-        d();
-      }
+      if (unhashed <= MAX_UNHASHED / 2 && drainWaiters.length > 0) releaseDrains();
     },
     onDigest(d) {
       p.sessions.delete(id);
-      digestWaiter?.resolve(d);
+      const w = digestWaiter;
+      digestWaiter = null;
+      refresh();
+      w?.resolve(d);
     },
     onDead(err) {
       dead = err;
-      const d = drained;
-      drained = null;
-      d?.();
-      digestWaiter?.reject(err);
+      const w = digestWaiter;
+      digestWaiter = null;
+      releaseDrains();
+      w?.reject(err);
     },
   });
   p.worker.postMessage({ op: 'open', id, size, git });
@@ -155,13 +164,9 @@ export function workerHasher(size: number, opts: HasherOptions = {}): StreamHash
       p.worker.postMessage({ op: 'update', id, bytes });
       unhashed += bytes.byteLength;
       if (unhashed <= MAX_UNHASHED) return;
-      hold();
       return new Promise<void>((resolve, reject) => {
-        drained = () => {
-          letGo();
-          if (dead) reject(dead);
-          else resolve();
-        };
+        drainWaiters.push(() => (dead ? reject(dead) : resolve()));
+        refresh();
       });
     },
     reset() {
@@ -170,18 +175,9 @@ export function workerHasher(size: number, opts: HasherOptions = {}): StreamHash
     digest() {
       if (dead) return Promise.reject(dead);
       live = false;
-      hold();
       return new Promise((resolve, reject) => {
-        digestWaiter = {
-          resolve: (d) => {
-            letGo();
-            resolve(d);
-          },
-          reject: (e) => {
-            letGo();
-            reject(e);
-          },
-        };
+        digestWaiter = { resolve, reject };
+        refresh();
         p.worker.postMessage({ op: 'digest', id });
       });
     },
@@ -190,6 +186,9 @@ export function workerHasher(size: number, opts: HasherOptions = {}): StreamHash
       live = false;
       p.sessions.delete(id);
       if (!dead) p.worker.postMessage({ op: 'drop', id });
+      // No reply will come for this session: end its waits, so nothing hangs and the idle worker
+      // does not keep the process alive.
+      releaseDrains();
     },
   };
 }

@@ -129,6 +129,22 @@ describe('one daemon per cache directory', () => {
     const hit = await getJson(sb, 'whisper-tiny');
     expect(hit).toMatchObject({ hit: true, path: miss.path, commit: miss.commit });
   });
+
+  it('the cache dir deleted behind a foreground daemon: it stops with exit 75 (restart me) instead of serving vanished paths; the next get starts afresh', async () => {
+    const d = runForeground(sb);
+    await waitFor(() => answers(sb.socketPath), 15_000, 'the foreground daemon to answer');
+    const first = await getJson(sb, 'whisper-tiny');
+    expect(first.hit).toBe(false);
+    fs.rmSync(sb.cacheDir, { recursive: true, force: true });
+    const { code } = await d.exited;
+    expect(code).toBe(75);
+    expect(logLines(sb, /cache directory removed/).length).toBeGreaterThan(0);
+    expect(await answers(sb.socketPath)).toBe(false);
+
+    const again = await getJson(sb, 'whisper-tiny'); // autostart on a fresh layout
+    expect(again).toMatchObject({ hit: false, path: first.path });
+    expect(fs.existsSync(again.path)).toBe(true);
+  }, 40_000);
 });
 
 describe('config reload', () => {

@@ -48,6 +48,8 @@ export function makeSandbox(opts: { endpoint?: string; models?: Record<string, s
   };
   for (const k of ['VOCORIZE_CACHE_DIR', 'VOCORIZE_CACHE_SOCKET', 'HUGGING_FACE_HUB_TOKEN']) delete env[k];
 
+  /** CLI processes started with spawnCli (killed first by cleanup). */
+  const background: ChildProcess[] = [];
   const sandbox: Sandbox = {
     root,
     cacheDir,
@@ -99,9 +101,13 @@ export function makeSandbox(opts: { endpoint?: string; models?: Record<string, s
       });
     },
     spawnCli(args, o = {}) {
-      return spawn(process.execPath, [CLI, ...args], { env: { ...env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      background.push(child);
+      return child;
     },
     async cleanup() {
+      // A background CLI still running could autostart a daemon after the stop below.
+      for (const c of background.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       const pid = daemonPid(cacheDir);
       if (pid) {
         await sandbox.cli(['daemon', 'stop'], { timeoutMs: 20_000 }).catch(() => undefined);

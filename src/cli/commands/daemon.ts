@@ -88,7 +88,14 @@ export function registerDaemon(program: Command, cli: Cli): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
         await d.closed;
-        process.exitCode = 0;
+        // EX_TEMPFAIL: launchd (KeepAlive SuccessfulExit=false) and systemd (Restart=on-failure) start it again.
+        const code = d.wantsRestart ? 75 : 0;
+        process.exitCode = code;
+        // Everything is closed. A handle some library left open must not keep a stopped daemon alive.
+        setTimeout(() => {
+          process.stderr.write(`cache-manager daemon: still running 3 s after it stopped (${process.getActiveResourcesInfo().join(', ')}); exiting\n`);
+          process.exit(code);
+        }, 3_000).unref();
       } catch (err) {
         const e = toErrorShape(err);
         process.stderr.write(`cache-manager daemon: ${e.message} [${e.code}]\n`);
