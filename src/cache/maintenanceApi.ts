@@ -78,6 +78,8 @@ export interface CacheMaintenance {
   quarantineBlob(sha256: string): string | null;
   /** Deletes everything in tmp/ that no writer or admission of this process is using. */
   sweepTmp(): { entries: number; bytes: number };
+  /** A tmp/ path a writer or admission of this process is using now. */
+  isLiveTemp(p: string): boolean;
   recordVerify(rec: VerifyRecord): number;
   lastVerify(): VerifyRecord | null;
   listEvictions(sinceMs?: number): EvictionInfo[];

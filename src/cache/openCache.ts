@@ -936,6 +936,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       return dest;
     },
     sweepTmp: () => sweepTmpDir((p) => liveTemps.has(p) || isFreshPartial(p, clock())),
+    isLiveTemp: (p) => liveTemps.has(p),
     recordVerify: (rec: VerifyRecord) =>
       logRepo.insertVerify({
         ts: rec.ts,

@@ -1,3 +1,4 @@
+import { maintenanceOf } from '../cache/maintenanceApi.js';
 import type { Cache, ModelRecord } from '../cache/types.js';
 import { removeDeadRow, removeEntry, removeOrphanBlob } from './removeOrphans.js';
 import { listEntries, scanOrphans } from './scanOrphans.js';
@@ -38,6 +39,11 @@ export async function clean(deps: MaintenanceDeps, o: CleanOptions): Promise<Cle
   for (const q of quarantined) act('quarantine', q.path, q.bytes, () => removeEntry(q.path));
   if (scan) {
     for (const t of scan.temp) act('temp', t.path, t.bytes, () => removeEntry(t.path));
+    // Resumable downloads only when asked by name (`--partial`), and never one a download is writing.
+    if (o.partial) {
+      const maint = maintenanceOf(cache);
+      for (const t of scan.partials) if (!maint.isLiveTemp(t.path)) act('partial download', t.path, t.bytes, () => removeEntry(t.path));
+    }
     for (const b of scan.blobs) act('blob', b.digest, b.bytes, () => removeOrphanBlob(cache, b));
     for (const d of scan.snapshots) act('snapshot', d.path, d.bytes, () => removeEntry(d.path));
     for (const r of scan.deadRows) if (r.refcount === 0) act('row', r.digest, 0, () => removeDeadRow(cache, r.digest));

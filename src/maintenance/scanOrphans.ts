@@ -27,6 +27,8 @@ export interface OrphanScan {
   deadRows: Array<{ digest: string; refcount: number }>;
   temp: OrphanEntry[];
   snapshots: OrphanEntry[];
+  /** Resumable partial downloads (store/partials.ts): kept for a resume, so not orphans; `clean --partial` removes them. */
+  partials: OrphanEntry[];
 }
 
 interface BlobRowLite {
@@ -59,6 +61,10 @@ export function scanOrphans(cache: Cache, o: { now: number; staleMs: number }): 
     blobs,
     deadRows,
     temp: scanTemp(cache.layout.tmp, cutoff, o.now),
+    partials: readDirOrEmpty(cache.layout.tmp)
+      .map((e) => path.join(cache.layout.tmp, e.name))
+      .filter((p) => isFreshPartial(p, o.now))
+      .map((p) => ({ path: p, bytes: treeBytes(p) })),
     snapshots: scanSnapshots(cache.layout.snapshots, cache.list().map((m) => path.resolve(m.path))),
   };
 }

@@ -10,7 +10,7 @@ import { removeDeadRow, removeEntry, removeOrphanBlob } from './removeOrphans.js
 import { scanOrphans, type OrphanScan } from './scanOrphans.js';
 import { STALE_MS, type MaintenanceDeps, type VerifyOptions, type VerifyResult } from './types.js';
 
-const NO_ORPHANS: OrphanScan = { blobs: [], deadRows: [], temp: [], snapshots: [] };
+const NO_ORPHANS: OrphanScan = { blobs: [], deadRows: [], temp: [], snapshots: [], partials: [] };
 
 /**
  * verify: check the selected (default: all) models, scan orphans (whole-cache runs only), optionally

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CleanResult as CliCleanResult } from '../../src/cli/commands/maintenance.js';
 import { clean } from '../../src/maintenance/clean.js';
+import { verify } from '../../src/maintenance/verify.js';
 import type { CleanOptions } from '../../src/maintenance/types.js';
 import { blobPath } from '../../src/store/layout.js';
 import { addModel, age, bytes, COMMIT_B, DAY, makeSandbox, sha256, type Sandbox } from './fixtures.js';
@@ -129,6 +130,28 @@ describe('clean', () => {
     expect(fs.readdirSync(layout.quarantine)).toEqual([]);
     expect(fs.existsSync(orphanPath)).toBe(false);
     expect(fs.existsSync(unowned)).toBe(false);
+  });
+
+  it('resumable partial downloads: kept by default (not orphans for verify), removed by --partial; older than 24 h they are leftovers', async () => {
+    sb = makeSandbox();
+    await addModel(sb.cache, { repo: 'org/a', files: { 'a.bin': bytes(500, 'a') } });
+    const { layout } = sb.cache;
+    const fresh = path.join(layout.tmp, `partial-${'a'.repeat(64)}`);
+    const old = path.join(layout.tmp, `partial-${'b'.repeat(64)}`);
+    fs.writeFileSync(fresh, bytes(700, 'fresh'));
+    fs.writeFileSync(old, bytes(300, 'old'));
+    age(fresh, sb.clock.now - 2 * 3600_000);
+    age(old, sb.clock.now - 25 * 3600_000);
+
+    expect((await verify(sb.deps(), { quick: true, repair: false })).orphans.temp.map((t) => t.path)).toEqual([old]);
+    const byDefault = await clean(sb.deps(), NONE);
+    expect(byDefault.removed).toEqual([{ kind: 'temp', name: old, bytes: 300 }]);
+    expect(fs.existsSync(fresh)).toBe(true);
+    expect((await verify(sb.deps(), { quick: true, repair: false })).ok).toBe(true);
+
+    const asked = await clean(sb.deps(), { ...NONE, partial: true });
+    expect(asked.removed).toEqual([{ kind: 'partial download', name: fresh, bytes: 700 }]);
+    expect(fs.readdirSync(layout.tmp)).toEqual([]);
   });
 
   it('removes planted links themselves, never what they point at', async () => {

@@ -86,7 +86,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
     .argument('[models...]', 'remove these models')
     .option('--dry-run', 'only say what would be removed')
     .option('--corrupted', 'damaged models and quarantined blobs')
-    .option('--partial', 'temp files of interrupted downloads and orphan blobs')
+    .option('--partial', 'temp files of interrupted downloads (resumable ones too), orphan blobs and snapshot trees')
     .option('--older-than <duration>', 'models last used longer ago than this (e.g. 7d)')
     .option('--all', 'every model that is not in use or pinned')
     .action((models: string[], o: { dryRun?: boolean; corrupted?: boolean; partial?: boolean; olderThan?: string; all?: boolean }, cmd: Command) =>
