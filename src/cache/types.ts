@@ -1,16 +1,8 @@
 import type Database from 'better-sqlite3';
+import type { Layout } from '../store/layout.js';
 import type { BlobSink } from '../store/types.js';
 
-/** Absolute paths of the on-disk layout (DESIGN §3). */
-export interface Layout {
-  cacheDir: string;
-  v1: string;
-  blobs: string;
-  snapshots: string;
-  tmp: string;
-  quarantine: string;
-  db: string;
-}
+export type { Layout };
 
 export type ModelState = 'ready' | 'damaged';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { readLockHolder } from '../daemon/cacheLock.js';
+import { readLockHolder } from '../service/cacheLock.js';
 import { daemonArgv } from '../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError } from '../errors.js';
 import { connect, type CacheClient } from '../ipc/client.js';
@@ -68,7 +68,7 @@ function daemonSession(client: CacheClient): Session {
 
 /** Loads the daemon core (SQLite, origins, pino) only here: CLI processes that talk to a daemon never need it. */
 async function directSession(config: ResolvedConfig): Promise<Session> {
-  const [{ openCore }, { createLogger }] = await Promise.all([import('../daemon/core.js'), import('../daemon/logger.js')]);
+  const [{ openCore }, { createLogger }] = await Promise.all([import('../service/openService.js'), import('../logger.js')]);
   const logger = createLogger({ level: 'warn', file: null, name: 'cache-manager' });
   const core = openCore(config, { logger, role: 'cli' });
   return {

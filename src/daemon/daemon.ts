@@ -5,12 +5,12 @@ import { ErrorCodes, toErrorShape } from '../errors.js';
 import { parseRequest } from '../ipc/protocol.js';
 import { createServer } from '../ipc/transport.js';
 import type { Origin } from '../origin/types.js';
-import { openCore } from './core.js';
-import { createLogger, type Logger } from './logger.js';
+import { openCore } from '../service/openService.js';
+import { createLogger, type Logger } from '../logger.js';
 import { startMetricsListener } from './metricsListener.js';
 import { watchConfigFile, watchSnapshots, type SnapshotWatcher } from './watcher.js';
 
-export { VERSION } from './core.js';
+export { VERSION } from '../service/openService.js';
 
 export interface DaemonOptions {
   logger?: Logger;

@@ -1,26 +1,39 @@
 /**
- * How the daemon process is started, in one place: CLI autostart, `daemon start`, the LaunchAgent,
- * the systemd unit and the benchmarks all run `node <DAEMON_NODE_FLAGS> <cli> daemon run [...]`.
- *
- * `--max-semi-space-size=1` (MB) caps V8's young generation. Node 20's default lets it grow to 3 × 16 MB
- * under a burst of gets and then keeps those pages: measured in `npm run bench -- soak` (100,000 gets)
- * as +20 MB of RSS that never comes back, with no gain in hit latency or throughput (the daemon's
- * per-request garbage is small and short-lived). V8 reads the flag when the isolate is created, so it
- * must be on the command line; `cache-manager daemon run` typed by hand runs without it.
+ * The one door into daemon/ for the CLI: how a daemon is started in another process (its command line)
+ * or in this one (`runDaemonForeground`), and the service-manager plans. Heavier modules load on demand so
+ * that commands which never run a daemon never load them.
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+import type { ResolvedConfig } from '../config/types.js';
 
-export interface DaemonArgs {
-  /** The CLI entry (dist/cli/main.js). */
-  script: string;
-  configPath?: string | null;
-  socketPath?: string | null;
+export type { ServicePlan, ServiceInputs } from './serviceUnits.js';
+
+export { DAEMON_NODE_FLAGS, daemonArgv, type DaemonArgs } from './commandLine.js';
+
+/** The service-manager plans (LaunchAgent / systemd user unit), loaded on demand. */
+export function serviceUnits(): Promise<typeof import('./serviceUnits.js')> {
+  return import('./serviceUnits.js');
 }
 
-/** The argv after the node binary. Paths are passed as given (callers make them absolute). */
-export function daemonArgv(a: DaemonArgs): string[] {
-  const out = [...DAEMON_NODE_FLAGS, a.script, 'daemon', 'run'];
-  if (a.configPath) out.push('--config', a.configPath);
-  if (a.socketPath) out.push('--socket', a.socketPath);
-  return out;
+/**
+ * Runs the daemon in this process until it stops (SIGTERM, SIGINT, a `shutdown` request, or its cache dir
+ * vanishing). Resolves with the process exit code: 0 after a stop, 75 (EX_TEMPFAIL) when it wants a restart,
+ * which launchd (KeepAlive SuccessfulExit=false) and systemd (Restart=on-failure) honour.
+ */
+export async function runDaemonForeground(config: ResolvedConfig): Promise<number> {
+  // The daemon's modules load only in the process that runs it (keeps every other command quick).
+  const [{ startDaemon }, { createLogger }] = await Promise.all([import('./daemon.js'), import('../logger.js')]);
+  const logger = createLogger({ level: config.log.level, file: config.log.file });
+  const d = await startDaemon(config, { logger });
+  const stop = (sig: string) => void d.close(sig);
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  await d.closed;
+  const code = d.wantsRestart ? 75 : 0;
+  // Everything is closed. A handle some library left open must not keep a stopped daemon alive.
+  setTimeout(() => {
+    process.stderr.write(`cache-manager daemon: still running 3 s after it stopped (${process.getActiveResourcesInfo().join(', ')}); exiting\n`);
+    process.exit(code);
+  }, 3_000).unref();
+  return code;
 }
+

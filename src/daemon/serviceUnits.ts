@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonArgv } from './launch.js';
+import { daemonArgv } from './commandLine.js';
 
 /**
  * What `daemon install|uninstall` writes and runs, as data: files and command lines. Executing the

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Cache } from '../cache/types.js';
-import { matchesFingerprint } from './fingerprint.js';
+import { matchesFingerprint } from '../cache/fingerprint.js';
 
 /**
  * Watches the snapshot tree for edits behind the daemon's back. An event is only a hint: the file is

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Layout } from '../cache/types.js';
+import type { Layout } from './layout.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { blobPath } from './layout.js';
 import { partialPath } from './partials.js';

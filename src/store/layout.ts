@@ -1,6 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Layout } from '../cache/types.js';
+
+/** Absolute paths of the on-disk layout. */
+export interface Layout {
+  cacheDir: string;
+  v1: string;
+  blobs: string;
+  snapshots: string;
+  tmp: string;
+  quarantine: string;
+  db: string;
+}
 
 /** Standard tag (https://bford.info/cachedir/) so backup tools skip the cache. */
 export const CACHEDIR_TAG =

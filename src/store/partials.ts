@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Layout } from '../cache/types.js';
+import type { Layout } from './layout.js';
 
 /**
  * Resumable downloads. A file named by sha256 is written to `tmp/partial-<sha256>` instead of a unique

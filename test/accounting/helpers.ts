@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../../src/index/migrations.js';
+import { MIGRATIONS } from '../../src/db/migrations.js';
 import type { RequestRecord } from '../../src/accounting/recorder.js';
 
 /** A real SQLite file in a fresh temp dir with every migration applied (as openIndex would). */

@@ -6,7 +6,7 @@ import { admitFromStreams, type StreamedFile } from '../../src/cache/admitFromSt
 import type { OpenedCache } from '../../src/cache/maintenanceApi.js';
 import { openCache } from '../../src/cache/openCache.js';
 import { CacheError } from '../../src/errors.js';
-import { MIGRATIONS } from '../../src/index/migrations.js';
+import { MIGRATIONS } from '../../src/db/migrations.js';
 import { assertConsistent, bytes, chunks, expectedOf, gitSha1, listFiles, rmTree, sha256, tempDir } from './helpers.js';
 
 let dir: string;

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
-import { filesUnder, mlxRepo, whisperKitRepo } from '../../src/fixtures/generate.js';
+import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { filesUnder, mlxRepo, whisperKitRepo } from '../../dev/fixtures/generate.js';
 import { CLI, makeSandbox, type Sandbox } from './harness.js';
 
 /**

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../src/fixtures/fakeHub.js';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { ALIASES, getJson, startHub } from './daemon-helpers.js';
 import { makeSandbox, type Sandbox } from './harness.js';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../src/fixtures/fakeHub.js';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { ALIASES, getJson, listModels, logLines, startHub, variantFiles, wkFileGets, type GetJson } from './daemon-helpers.js';
 import { daemonPid, makeSandbox, type Sandbox } from './harness.js';
 

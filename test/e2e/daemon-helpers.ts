@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
-import { filesUnder, mlxRepo, whisperKitRepo } from '../../src/fixtures/generate.js';
+import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { filesUnder, mlxRepo, whisperKitRepo } from '../../dev/fixtures/generate.js';
 import type { Sandbox } from './harness.js';
 
 /** Shared pieces of the daemon/CLI integration tests: the fixture Hub, aliases, a lease holder, raw frames. */

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../src/fixtures/fakeHub.js';
-import { filesUnder, whisperKitRepo } from '../../src/fixtures/generate.js';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { filesUnder, whisperKitRepo } from '../../dev/fixtures/generate.js';
 import { ALIASES, getJson, holdLease, listModels, mlxBytes, startHub, variantFiles, type LeaseHolder } from './daemon-helpers.js';
 import { makeSandbox, waitFor, type Sandbox } from './harness.js';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../src/fixtures/fakeHub.js';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { ALIASES, getJson, logLines, processGone, rawCall, startHub } from './daemon-helpers.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/launch.js';
 import { CLI, daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../src/fixtures/fakeHub.js';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { ALIASES, getJson, rawConnect, startHub, type RawConn } from './daemon-helpers.js';
 import { daemonPid, makeSandbox, type Sandbox } from './harness.js';
 

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
-import { filesUnder, mlxRepo, whisperKitRepo, type RepoSpec } from '../../src/fixtures/generate.js';
+import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { filesUnder, mlxRepo, whisperKitRepo, type RepoSpec } from '../../dev/fixtures/generate.js';
 import { processGone } from './daemon-helpers.js';
 import { daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';
 

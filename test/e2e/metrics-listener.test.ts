@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parsePrometheus } from '../../src/accounting/metrics.js';
-import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
-import { whisperKitRepo } from '../../src/fixtures/generate.js';
+import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { whisperKitRepo } from '../../dev/fixtures/generate.js';
 import { makeSandbox, type Sandbox } from './harness.js';
 
 let hub: FakeHub;

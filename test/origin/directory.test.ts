@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CacheError, ErrorCodes } from '../../src/errors.js';
-import { filesUnder, mlxRepo, sha256Hex, whisperKitRepo, writeRepoToDirectory, WHISPERKIT_REPO } from '../../src/fixtures/generate.js';
+import { filesUnder, mlxRepo, sha256Hex, whisperKitRepo, writeRepoToDirectory, WHISPERKIT_REPO } from '../../dev/fixtures/generate.js';
 import { createDirectoryOrigin } from '../../src/origin/directory.js';
 import { createDownloader } from '../../src/origin/fetchModel.js';
 import { parseModelRef } from '../../src/origin/modelRef.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CacheError, ErrorCodes } from '../../src/errors.js';
-import { filesUnder, generateBytes, mlxRepo, whisperKitRepo, WHISPERKIT_REPO } from '../../src/fixtures/generate.js';
-import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
+import { filesUnder, generateBytes, mlxRepo, whisperKitRepo, WHISPERKIT_REPO } from '../../dev/fixtures/generate.js';
+import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { createHuggingFaceOrigin, nextLink } from '../../src/origin/huggingFace.js';
 import { parseModelRef } from '../../src/origin/modelRef.js';
 import type { Origin } from '../../src/origin/types.js';

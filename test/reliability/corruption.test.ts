@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../src/fixtures/fakeHub.js';
-import { filesUnder, sha256Hex, whisperKitRepo } from '../../src/fixtures/generate.js';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { filesUnder, sha256Hex, whisperKitRepo } from '../../dev/fixtures/generate.js';
 import { ALIASES, getJson, startHub, wkFileGets, type GetJson } from '../e2e/daemon-helpers.js';
 import { makeSandbox, waitFor, type Sandbox } from '../e2e/harness.js';
 import { killDaemon, readIndex, v1, walk } from './helpers.js';

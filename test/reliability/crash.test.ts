@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../src/fixtures/fakeHub.js';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { ALIASES, getJson, listModels, startHub, wkFileGets } from '../e2e/daemon-helpers.js';
 import { makeSandbox, waitFor, type Sandbox } from '../e2e/harness.js';
 import { assertRecovered, killDaemon, totals, v1, waitForPause, walk, type Totals } from './helpers.js';

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
-import { mlxRepo, whisperKitRepo } from '../../src/fixtures/generate.js';
+import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { mlxRepo, whisperKitRepo } from '../../dev/fixtures/generate.js';
 import { ALIASES, CLIENT_JS } from '../e2e/daemon-helpers.js';
 import { makeSandbox, type Sandbox } from '../e2e/harness.js';
 import { readIndex } from './helpers.js';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeHub, type FakeHub } from '../../src/fixtures/fakeHub.js';
-import { whisperKitRepo } from '../../src/fixtures/generate.js';
+import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { whisperKitRepo } from '../../dev/fixtures/generate.js';
 import { ALIASES, getJson } from '../e2e/daemon-helpers.js';
 import { makeSandbox, waitFor, type Sandbox } from '../e2e/harness.js';
 import { killDaemon, v1 } from './helpers.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/units.js';
-import type { CacheRunPort } from '../../bench/index.js';
+import type { CacheRunPort } from '../../benchmarker/index.js';
 import type { Cli, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
 import { resolveConfig } from '../session.js';
@@ -26,7 +26,7 @@ export function registerBench(program: Command, cli: Cli): void {
       ) =>
         cli.run(cmd, async (ctx: RunContext) => {
           const config = resolveConfig(ctx.globals);
-          const { cacheRunPortFrom, runBench, renderBenchSummary } = await import('../../bench/index.js');
+          const { cacheRunPortFrom, runBench, renderBenchSummary } = await import('../../benchmarker/index.js');
           let port: CacheRunPort | null = null;
           if (!o.reportOnly) {
             try {

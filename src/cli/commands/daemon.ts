@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { ServicePlan } from '../../daemon/serviceUnits.js';
+import { runDaemonForeground, serviceUnits, type ServicePlan } from '../../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
 import { connect } from '../../ipc/client.js';
 import type { Cli, RunContext } from '../cli.js';
@@ -79,23 +79,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .action(async (_o: unknown, cmd: Command) => {
       const g = cli.globals(cmd);
       try {
-        const config = resolveConfig(g);
-        // The daemon's modules load only in the process that runs it (keeps every other command quick).
-        const [{ startDaemon }, { createLogger }] = await Promise.all([import('../../daemon/daemon.js'), import('../../daemon/logger.js')]);
-        const logger = createLogger({ level: config.log.level, file: config.log.file });
-        const d = await startDaemon(config, { logger });
-        const stop = (sig: string) => void d.close(sig);
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-        await d.closed;
-        // EX_TEMPFAIL: launchd (KeepAlive SuccessfulExit=false) and systemd (Restart=on-failure) start it again.
-        const code = d.wantsRestart ? 75 : 0;
-        process.exitCode = code;
-        // Everything is closed. A handle some library left open must not keep a stopped daemon alive.
-        setTimeout(() => {
-          process.stderr.write(`cache-manager daemon: still running 3 s after it stopped (${process.getActiveResourcesInfo().join(', ')}); exiting\n`);
-          process.exit(code);
-        }, 3_000).unref();
+        process.exitCode = await runDaemonForeground(resolveConfig(g));
       } catch (err) {
         const e = toErrorShape(err);
         process.stderr.write(`cache-manager daemon: ${e.message} [${e.code}]\n`);
@@ -172,7 +156,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .option('--dry-run', 'print what would be written and run')
     .action((o: { dryRun?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
-        const { installPlan } = await import('../../daemon/serviceUnits.js');
+        const { installPlan } = await serviceUnits();
         const plan = installPlan(process.platform, inputs(ctx.globals));
         if (o.dryRun) return { data: { ...plan, dryRun: true }, human: renderPlan };
         fs.mkdirSync(inputs(ctx.globals).logDir, { recursive: true, mode: 0o700 });
@@ -188,7 +172,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .action((o: { dryRun?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const i = inputs(ctx.globals);
-        const { uninstallPlan } = await import('../../daemon/serviceUnits.js');
+        const { uninstallPlan } = await serviceUnits();
         const plan = uninstallPlan(process.platform, i);
         if (o.dryRun) return { data: { ...plan, dryRun: true }, human: renderPlan };
         const ran = execPlan(plan, () => true);

@@ -1,4 +1,4 @@
-import { connect } from '../../ipc/client.js';
+import { connect } from '../../../src/ipc/client.js';
 
 /**
  * Child process: opens `connections` connections to the daemon, waits until `startAt` (epoch ms, so all

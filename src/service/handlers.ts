@@ -12,9 +12,9 @@ import { PROTOCOL_VERSION } from '../ipc/protocol.js';
 import type { Maintenance, MaintenanceDeps } from '../maintenance/index.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
-import { faultPoint } from './faults.js';
+import { faultPoint } from '../faults.js';
 import type { Leases } from './leases.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import type { ModelService } from './modelService.js';
 
 export interface DaemonState {

@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openCache } from '../cache/openCache.js';
-import type { SnapshotFile } from '../cache/types.js';
+import { openCache } from '../../src/cache/openCache.js';
+import type { SnapshotFile } from '../../src/cache/types.js';
 
 const seeded = new Map<number, Promise<{ cacheDir: string; ms: number }>>();
 

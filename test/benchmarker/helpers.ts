@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BenchSuiteConfig, CacheRunPort, RunCacheStats } from '../../src/bench/types.js';
+import type { BenchSuiteConfig, CacheRunPort, RunCacheStats } from '../../src/benchmarker/types.js';
 
 export const NODE = JSON.stringify(process.execPath);
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { connect } from '../../ipc/client.js';
+import { connect } from '../../../src/ipc/client.js';
 import { startBareServer } from '../bareServer.js';
 import { figure } from '../figures.js';
 import { openSandbox, TINY_REF } from '../fixture.js';

@@ -1,5 +1,5 @@
 import type fs from 'node:fs';
-import type { SnapshotFile } from '../cache/types.js';
+import type { SnapshotFile } from './types.js';
 
 /** A snapshot file is intact when lstat still matches what was recorded at admission (size, inode, mtime). */
 export function matchesFingerprint(st: fs.Stats | null, f: SnapshotFile): boolean {

@@ -13,7 +13,8 @@ import { mlxRepo, whisperKitRepo } from '../fixtures/generate.js';
  * model (miss, with progress), gets it again (hit), verifies, and prints status and a report.
  * Pass --keep to leave the temp cache for a look around.
  */
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** Compiled to build/dev/demo/main.js; it drives the shipped CLI in <repo>/dist. */
+const CLI = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; ms: number }> {
   const t0 = performance.now();

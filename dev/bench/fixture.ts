@@ -1,6 +1,6 @@
 import { startFakeHub, type FakeHub } from '../fixtures/fakeHub.js';
 import { whisperKitRepo, type RepoSpec } from '../fixtures/generate.js';
-import { connect } from '../ipc/client.js';
+import { connect } from '../../src/ipc/client.js';
 import { startDaemonProc, tempRoot, writeConfig, type DaemonProc } from './harness.js';
 
 /** The 17-file WhisperKit variant folder used by the hit benchmarks. */

@@ -20,8 +20,10 @@ import type { Benchmark, BenchContext, Figure } from './types.js';
  */
 const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, startup, soak, cli];
 
-const distDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const repoRoot = path.dirname(distDir);
+/** Compiled to build/dev/bench/main.js; the product it measures is the shipped build in <repo>/dist. */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const distDir = path.join(repoRoot, 'dist');
+
 
 function parseArgs(argv: string[]): { names: string[]; reps: number; out: string } {
   const names: string[] = [];

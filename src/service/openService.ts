@@ -8,10 +8,10 @@ import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import { acquireCacheLock } from './cacheLock.js';
-import { faultPoint } from './faults.js';
+import { faultPoint } from '../faults.js';
 import { createHandlers, type DaemonState } from './handlers.js';
 import { createLeases } from './leases.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import { createModelService } from './modelService.js';
 import { originsFromConfig } from './originsFromConfig.js';
 

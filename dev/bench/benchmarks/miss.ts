@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { whisperKitRepo } from '../../fixtures/generate.js';
-import { connect } from '../../ipc/client.js';
+import { connect } from '../../../src/ipc/client.js';
 import { figure } from '../figures.js';
 import { BASE_REF, openSandbox } from '../fixture.js';
 import { runChild } from '../harness.js';
@@ -37,7 +37,7 @@ export const miss: Benchmark = {
       let n = 0;
       const plainRun = async (hash: boolean) => {
         const outDir = path.join(sb.root, `plain-${n++}`);
-        const r = await runChild<{ ms: number; bytes: number }>(ctx.distDir, 'httpDownload', { files: urls, outDir, concurrency: 4, hash });
+        const r = await runChild<{ ms: number; bytes: number }>('httpDownload', { files: urls, outDir, concurrency: 4, hash });
         fs.rmSync(outDir, { recursive: true, force: true });
         if (r.bytes !== bytes) throw new Error(`plain download got ${r.bytes} bytes, expected ${bytes}`);
         return r.ms;

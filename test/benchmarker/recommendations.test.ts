@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport, type BuildReportInput } from '../../src/bench/buildReport.js';
-import { spreadOf } from '../../src/bench/spread.js';
-import type { MachineFacts, Spread, RunCacheStats, SuiteBaseline, SuiteResult, TrendRow } from '../../src/bench/types.js';
+import { buildReport, type BuildReportInput } from '../../src/benchmarker/buildReport.js';
+import { spreadOf } from '../../src/benchmarker/spread.js';
+import type { MachineFacts, Spread, RunCacheStats, SuiteBaseline, SuiteResult, TrendRow } from '../../src/benchmarker/types.js';
 
 const machine: MachineFacts = { os: 'Linux', release: '6', arch: 'x64', cpus: 8, cpuModel: null, nodeVersion: 'v20', totalMemoryBytes: 16e9 };
 

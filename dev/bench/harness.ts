@@ -1,9 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from '../ipc/client.js';
-import { daemonArgv } from '../daemon/launch.js';
+import { connect } from '../../src/ipc/client.js';
+import { daemonArgv } from '../../src/daemon/launch.js';
 
 /** A private temp dir under os.tmpdir(); `dispose()` removes it. */
 export function tempRoot(prefix: string): { dir: string; dispose(): void } {
@@ -110,9 +111,10 @@ export function rssBytes(pid: number): number {
  * Runs a compiled child script of this suite (`children/<name>.js`) with a JSON argument and returns the
  * JSON document it prints as its last stdout line.
  */
-export function runChild<T>(distDir: string, name: string, arg: unknown, env?: NodeJS.ProcessEnv): Promise<T> {
+export function runChild<T>(name: string, arg: unknown, env?: NodeJS.ProcessEnv): Promise<T> {
+  const script = fileURLToPath(new URL(`./children/${name}.js`, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(distDir, 'bench-suite/children', `${name}.js`), JSON.stringify(arg)], {
+    const child = spawn(process.execPath, [script, JSON.stringify(arg)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: env ?? process.env,
     });

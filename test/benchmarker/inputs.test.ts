@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nextBaseline, readBaseline, writeBaseline } from '../../src/bench/baseline.js';
-import { appendHistory, readHistory, type HistoryEntry } from '../../src/bench/history.js';
-import { parseSuiteFlag, selectSuites } from '../../src/bench/selectSuites.js';
-import { spreadOf } from '../../src/bench/spread.js';
+import { nextBaseline, readBaseline, writeBaseline } from '../../src/benchmarker/baseline.js';
+import { appendHistory, readHistory, type HistoryEntry } from '../../src/benchmarker/history.js';
+import { parseSuiteFlag, selectSuites } from '../../src/benchmarker/selectSuites.js';
+import { spreadOf } from '../../src/benchmarker/spread.js';
 import { suite } from './helpers.js';
 
 let dir: string;

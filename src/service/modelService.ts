@@ -7,8 +7,8 @@ import { blobPath } from '../store/layout.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
 import type { BlobSink, ExpectedContent } from '../store/types.js';
-import { faultPoint } from './faults.js';
-import { matchesFingerprint } from './fingerprint.js';
+import { faultPoint } from '../faults.js';
+import { matchesFingerprint } from '../cache/fingerprint.js';
 import type { Lease, Leases } from './leases.js';
 
 /** What the service needs from the downloader (src/origin/fetchModel.ts). */

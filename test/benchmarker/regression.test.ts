@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareToBaseline, exitCodeFor, gradeRun, suiteVerdict, type BaselineBand } from '../../src/bench/regression.js';
-import type { Comparison, Verdict } from '../../src/bench/types.js';
+import { compareToBaseline, exitCodeFor, gradeRun, suiteVerdict, type BaselineBand } from '../../src/benchmarker/regression.js';
+import type { Comparison, Verdict } from '../../src/benchmarker/types.js';
 
 const band = (median: number, min = median, max = median): BaselineBand => ({ median, min, max });
 

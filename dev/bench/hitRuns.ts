@@ -27,7 +27,7 @@ export async function runHitClients(distDir: string, args: HitClientArgs, proces
   const shares = Array.from({ length: p }, (_, i) => Math.floor(args.connections / p) + (i < args.connections % p ? 1 : 0));
   const runs = await Promise.all(
     shares.map((connections) =>
-      runChild<{ perConnection: number[][]; elapsedMs: number }>(distDir, 'hitClient', { ...args, connections, startAt }),
+      runChild<{ perConnection: number[][]; elapsedMs: number }>('hitClient', { ...args, connections, startAt }),
     ),
   );
   return {

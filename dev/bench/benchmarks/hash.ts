@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hashFiles } from '../../maintenance/hashWorker.js';
+import { hashFiles } from '../../../src/maintenance/hashWorker.js';
 import { figure } from '../figures.js';
 import { tempRoot, timeProcess } from '../harness.js';
 import { repeat, spread, timed } from '../stats.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { whisperKitRepo } from '../../fixtures/generate.js';
-import { connect } from '../../ipc/client.js';
+import { connect } from '../../../src/ipc/client.js';
 import { figure } from '../figures.js';
 import { BASE_REF, openSandbox } from '../fixture.js';
 import { timeProcess } from '../harness.js';

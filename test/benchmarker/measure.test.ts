@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { measureCommand, parseTimes } from '../../src/bench/measure.js';
+import { measureCommand, parseTimes } from '../../src/benchmarker/measure.js';
 
 let dir: string;
 beforeEach(() => {

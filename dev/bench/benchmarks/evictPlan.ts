@@ -1,5 +1,5 @@
-import { openCache } from '../../cache/openCache.js';
-import { planEviction, type PlanModel } from '../../lru/planEviction.js';
+import { openCache } from '../../../src/cache/openCache.js';
+import { planEviction, type PlanModel } from '../../../src/lru/planEviction.js';
 import { figure } from '../figures.js';
 import { sharedSeed } from '../seedIndex.js';
 import { repeat, spread } from '../stats.js';
