@@ -20,7 +20,7 @@ export const CACHEDIR_TAG =
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
-/** Absolute paths of the versioned on-disk layout (DESIGN §3). Pure: creates nothing. */
+/** Absolute paths of the versioned on-disk layout (docs/design.md, "On disk"). Pure: creates nothing. */
 export function layoutFor(cacheDir: string): Layout {
   const root = path.resolve(cacheDir);
   const v1 = path.join(root, 'v1');
