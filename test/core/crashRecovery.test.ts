@@ -65,7 +65,7 @@ beforeAll(() => {
     path.join(BUILD, 'tsconfig.json'),
     JSON.stringify({
       extends: path.join(ROOT, 'tsconfig.json'),
-      compilerOptions: { outDir: BUILD, rootDir: path.join(ROOT, 'src'), sourceMap: false, noEmitOnError: false },
+      compilerOptions: { noEmit: false, outDir: BUILD, rootDir: path.join(ROOT, 'src'), sourceMap: false, noEmitOnError: false },
       files: [path.join(ROOT, 'src/cache/openCache.ts'), path.join(ROOT, 'src/cache/admitFromStreams.ts')],
       include: [],
     }),
