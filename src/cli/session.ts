@@ -98,7 +98,8 @@ export async function startDaemonProcess(g: Pick<Globals, 'config' | 'socket'>, 
   const fd = fs.openSync(logFile, 'a', 0o600);
   const args = daemonArgv({
     script: CLI_MAIN,
-    configPath: g.config ? path.resolve(g.config) : null,
+    // A config found by searching (the project's) is passed on: the daemon must not search from elsewhere.
+    configPath: g.config ? path.resolve(g.config) : config.source.kind === 'project' ? config.source.path : null,
     socketPath: g.socket ? path.resolve(g.socket) : null,
   });
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: process.env });

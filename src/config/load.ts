@@ -4,15 +4,17 @@ import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { configErrorMap, formatIssues, toConfigIssues } from './issues.js';
 import { parseJsonText } from './jsonText.js';
-import { userConfigPath } from './paths.js';
+import { findProjectConfig, userConfigPath } from './paths.js';
 import { resolveConfig, type ResolveContext } from './resolve.js';
 import { configFileSchema } from './schema.js';
 import type { ConfigSourceKind, ResolvedConfig } from './types.js';
 
 /**
  * Finding, reading and validating cache-config.json. Search order: `--config` (configPath), then
- * VOCORIZE_CACHE_CONFIG, then the per-user file; else built-in defaults. A file named by the flag or the
- * env variable must exist; the per-user file is optional. Every failure is CacheError(E_CONFIG), not
+ * VOCORIZE_CACHE_CONFIG, then the nearest cache-config.json in the current directory or a parent (a
+ * repository's own config, found by callers that carry no environment: cron, Xcode, CI), then the per-user
+ * file; else built-in defaults. A file named by the flag or the env variable must exist; the others are
+ * optional. Every failure is CacheError(E_CONFIG), not
  * retryable, its message naming the file and the field.
  */
 
@@ -51,15 +53,35 @@ function readTokenFile(file: string): string | null {
   }
 }
 
-/** Where the config is looked for, in order (`config path`). The flag and env entries appear only when given. */
-export function configSearchPath(opts: LoadOptions = {}): { kind: ConfigFileSourceKind; path: string }[] {
+export interface ConfigCandidate {
+  kind: ConfigFileSourceKind;
+  path: string;
+  /** Why this file is a candidate, for `config path`. */
+  why: string;
+}
+
+/**
+ * Where the config is looked for, in order (`config path`). The flag and env entries appear only when
+ * given; the project entry only when a cache-config.json exists in the current directory or a parent.
+ */
+export function configSearchPath(opts: LoadOptions = {}): ConfigCandidate[] {
   const ctx = contextOf(opts);
-  const out: { kind: ConfigFileSourceKind; path: string }[] = [];
-  if (opts.configPath) out.push({ kind: 'flag', path: path.resolve(ctx.cwd, opts.configPath) });
+  const out: ConfigCandidate[] = [];
+  if (opts.configPath) out.push({ kind: 'flag', path: path.resolve(ctx.cwd, opts.configPath), why: 'given by --config' });
   const fromEnv = ctx.env.VOCORIZE_CACHE_CONFIG;
-  if (fromEnv) out.push({ kind: 'env', path: path.resolve(ctx.cwd, fromEnv) });
-  out.push({ kind: 'user', path: userConfigPath(ctx.platform, ctx.env, ctx.home) });
+  if (fromEnv) out.push({ kind: 'env', path: path.resolve(ctx.cwd, fromEnv), why: 'given by VOCORIZE_CACHE_CONFIG' });
+  const project = findProjectConfig(ctx.cwd, isRegularFile);
+  if (project) out.push({ kind: 'project', path: project, why: `the nearest cache-config.json in ${ctx.cwd} or a parent` });
+  out.push({ kind: 'user', path: userConfigPath(ctx.platform, ctx.env, ctx.home), why: 'the per-user config (optional)' });
   return out;
+}
+
+function isRegularFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function describeErrno(err: unknown): string {
@@ -71,13 +93,14 @@ function describeErrno(err: unknown): string {
 }
 
 function readConfigFile(file: string, kind: ConfigFileSourceKind): string | null {
-  const givenBy = kind === 'flag' ? 'given by --config' : kind === 'env' ? 'given by VOCORIZE_CACHE_CONFIG' : 'the per-user config';
+  const givenBy =
+    kind === 'flag' ? 'given by --config' : kind === 'env' ? 'given by VOCORIZE_CACHE_CONFIG' : kind === 'project' ? 'found in a parent directory' : 'the per-user config';
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (kind === 'user' && (code === 'ENOENT' || code === 'ENOTDIR')) return null;
+    if ((kind === 'user' || kind === 'project') && (code === 'ENOENT' || code === 'ENOTDIR')) return null;
     throw new CacheError(ErrorCodes.CONFIG, `${file}: cannot read the config file ${givenBy}: ${describeErrno(err)}`, {
       details: { file },
     });

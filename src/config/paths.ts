@@ -15,6 +15,18 @@ export function expandPath(p: string, baseDir: string, home: string): string {
   return path.resolve(baseDir, p);
 }
 
+/**
+ * The nearest `cache-config.json` in `cwd` or one of its parents (a repository's top level, say), or null.
+ * `isFile` is the only I/O, injected.
+ */
+export function findProjectConfig(cwd: string, isFile: (p: string) => boolean): string | null {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, CONFIG_FILE_NAME);
+    if (isFile(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
 /** An XDG base dir from the environment: used only when set to an absolute path (as the spec requires). */
 function xdgDir(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const v = env[name];

@@ -27,7 +27,7 @@ export interface BenchSuiteConfig {
   env: Record<string, string>;
 }
 
-export type ConfigSourceKind = 'flag' | 'env' | 'user' | 'defaults';
+export type ConfigSourceKind = 'flag' | 'env' | 'project' | 'user' | 'defaults';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 

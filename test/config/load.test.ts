@@ -281,8 +281,9 @@ describe('where the config comes from', () => {
   });
 
   it('lists the search path in order, flag and env only when given', () => {
-    expect(configSearchPath(opts())).toEqual([{ kind: 'user', path: userFile() }]);
-    expect(configSearchPath(opts({ configPath: 'a.json', env: { VOCORIZE_CACHE_CONFIG: '/etc/b.json' } }))).toEqual([
+    const where = (o: LoadOptions) => configSearchPath(o).map(({ kind, path }) => ({ kind, path }));
+    expect(where(opts())).toEqual([{ kind: 'user', path: userFile() }]);
+    expect(where(opts({ configPath: 'a.json', env: { VOCORIZE_CACHE_CONFIG: '/etc/b.json' } }))).toEqual([
       { kind: 'flag', path: path.join(root, 'a.json') },
       { kind: 'env', path: '/etc/b.json' },
       { kind: 'user', path: userFile() },
