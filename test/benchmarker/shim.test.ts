@@ -18,9 +18,16 @@ afterEach(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  // PATH holds node and the system's tools only, so an installed cache-manager elsewhere is not found by accident.
+  const bin = path.join(root, 'bin');
+  if (!fs.existsSync(bin)) {
+    fs.mkdirSync(bin);
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+  }
+  const base = { PATH: `${bin}:/usr/bin:/bin`, HOME: root };
   return new Promise((resolve) => {
-    execFile(path.join(root, 'scripts', 'performance-measurement.sh'), args, { cwd: os.tmpdir() }, (err, stdout, stderr) => {
+    execFile(path.join(root, 'scripts', 'performance-measurement.sh'), args, { cwd: os.tmpdir(), env: { ...base, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -44,9 +51,11 @@ describe('scripts/performance-measurement.sh', () => {
     expect(JSON.parse((await run([])).stdout)).toEqual(['bench']);
   });
 
-  it('exits 2 naming the missing build', async () => {
+  it('with no CLI anywhere it exits 127 and says how to install one', async () => {
     const r = await run(['--quick']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/dist\/cli\/main\.js is missing/);
+    expect(r.code).toBe(127);
+    expect(r.stderr).toMatch(/not installed/);
+    expect(r.stderr).toMatch(/npm install -g/);
+    expect(r.stderr).toMatch(/VOCORIZE_CACHE_MANAGER=/);
   });
 });
