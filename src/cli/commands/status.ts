@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import type { Cli, RunContext } from '../cli.js';
 import type { ResultOf } from '../../ipc/protocol.js';
+import type { Cli, RunContext } from '../cli.js';
 import { ago, duration, mb, pct } from '../format.js';
-
 
 /**
  * The status page. Existing scripts grep it: `Total Cache Size: <N>MB` must be the first `<N>MB` on the
