@@ -20,3 +20,15 @@ export function createLogger(opts: { level: string; file: string | null; name?: 
 }
 
 export type { Logger };
+
+/**
+ * The one logging interface of src/, in pino's argument order: the fields first, then the message.
+ * A pino Logger is one. A module asks for the methods it uses (`Pick<Log, 'warn' | 'debug'>`), so a
+ * test can pass a small fake; importing it is type-only and never loads pino.
+ */
+export interface Log {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

@@ -26,7 +26,7 @@ export interface RunContext {
 
 export function createCli(): Cli {
   const globals = (cmd: Command): Globals => {
-    const o = cmd.optsWithGlobals() as { config?: string; socket?: string; json?: boolean; autostart?: boolean };
+    const o = cmd.optsWithGlobals<{ config?: string; socket?: string; json?: boolean; autostart?: boolean }>();
     return { config: o.config, socket: o.socket, json: o.json === true, autostart: o.autostart !== false };
   };
   return {
@@ -34,21 +34,21 @@ export function createCli(): Cli {
     async run(cmd, fn) {
       const g = globals(cmd);
       const out = createOutput({ json: g.json });
-      let session: Session | null = null;
+      let session: Session | undefined;
       try {
         const outcome = await fn({
           globals: g,
           out,
           session: async (opts) => (session ??= await openSession(g, opts)),
         });
-        out.result(outcome.data, outcome.human as (d: never) => string);
+        out.result(outcome.data, outcome.human);
         process.exitCode = outcome.exit ?? Exit.OK;
       } catch (err) {
         const shape = toErrorShape(err);
         out.error(shape);
         process.exitCode = exitCodeForError(shape.code);
       } finally {
-        if (session) await (session as Session).close().catch(() => undefined);
+        if (session) await session.close().catch(() => undefined);
       }
     },
   };

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       process.exitCode = err.exitCode === 0 ? Exit.OK : Exit.USAGE;
       return;
     }
-    process.stderr.write(`cache-manager: ${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`cache-manager: ${(err instanceof Error ? err.stack : undefined) ?? String(err)}\n`);
     process.exitCode = Exit.PROBLEMS;
   }
 }

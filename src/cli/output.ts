@@ -7,7 +7,7 @@ import type { ErrorShape } from '../errors.js';
  */
 export interface Output {
   json: boolean;
-  result(data: unknown, human: (data: never) => string): void;
+  result<D>(data: D, human: (data: D) => string): void;
   error(err: ErrorShape): void;
   /** Diagnostics and progress: stderr only. */
   note(line: string): void;
@@ -23,7 +23,7 @@ export function createOutput(opts: { json: boolean; stdout?: NodeJS.WritableStre
         stdout.write(`${JSON.stringify(data, null, 2)}\n`);
         return;
       }
-      const text = (human as (d: unknown) => string)(data);
+      const text = human(data);
       if (text.length > 0) stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     },
     error(err) {

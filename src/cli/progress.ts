@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type cliProgressTypes from 'cli-progress';
 
 // cli-progress (CommonJS) loads on the first progress event of a TTY session, never in scripts or CI.
-const loadCliProgress = (): typeof cliProgressTypes => createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
+const loadCliProgress = (): typeof cliProgressTypes => createRequire(import.meta.url)('cli-progress');
 
 /**
  * A byte-based progress bar on stderr, only when stderr is a TTY (never in pipes, logs or CI).

@@ -73,11 +73,11 @@ async function directSession(config: ResolvedConfig): Promise<Session> {
   const core = openCore(config, { logger, role: 'cli' });
   return {
     mode: 'direct',
-    call: async (method, params, o) =>
-      (await core.handlers.handle(method, params, {
+    call: (method, params, o) =>
+      core.handlers.handle(method, params, {
         connId: -1,
         progress: (d) => o?.onProgress?.(d),
-      })) as ResultOf<typeof method>,
+      }),
     close: async () => core.close(),
   };
 }

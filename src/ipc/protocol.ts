@@ -1,5 +1,6 @@
 import { z } from '../vendor/zod.js';
 import { ErrorCodes, type ErrorShape } from '../errors.js';
+import type { Results } from './results.js';
 
 /**
  * The socket protocol as one closed set of methods (docs/protocol.md is the prose version).
@@ -109,74 +110,15 @@ export const METHODS = Object.keys(paramsSchemas) as readonly Method[];
 
 export type ParamsOf<M extends Method> = z.output<(typeof paramsSchemas)[M]>;
 
-export interface HelloResult {
-  protocol: typeof PROTOCOL_VERSION;
-  /** The daemon's package version. */
-  version: string;
-  pid: number;
-  socket: string;
-}
+export type * from './results.js';
 
-export interface Lease {
-  id: string;
-  /** Epoch ms after which the daemon may drop the lease (unless released earlier). */
-  expiresAt: number;
-}
-
-export interface GetResult {
-  /** Absolute path of the model's snapshot folder. */
-  path: string;
-  hit: boolean;
-  /** The snapshot key (`<repo>[:<subfolder>]@<commit>`). */
-  model: string;
-  /** The canonical reference that was asked for. */
-  ref: string;
-  commit: string;
-  files: number;
-  bytes: number;
-  /** Null when the request asked for `lease: false`. */
-  lease: Lease | null;
-}
-
-export interface ReleaseResult {
-  /** False when the lease was unknown (already released, expired or never existed). */
-  released: boolean;
-}
-
-export interface RunStartResult {
-  id: string;
-  label?: string | null;
-  startedAt?: number;
-  endedAt?: number | null;
-}
-
-type Loose = Record<string, unknown>;
-
-interface Results {
-  hello: HelloResult;
-  get: GetResult;
-  release: ReleaseResult;
-  warm: Loose;
-  list: Loose;
-  status: Loose;
-  pin: Loose;
-  unpin: Loose;
-  evict: Loose;
-  verify: Loose;
-  clean: Loose;
-  optimize: Loose;
-  restore: Loose;
-  import: Loose;
-  stats: Loose;
-  metrics: Loose;
-  report: Loose;
-  runStart: RunStartResult;
-  runEnd: Loose;
-  config: Loose;
-  shutdown: Loose;
-}
-
+/** The result of method M: what its handler returns and what a client's call resolves to. */
 export type ResultOf<M extends Method> = Results[M];
+
+/** Fails to compile unless Results has exactly one entry per method. */
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+type ResultsCoverMethods = Holds<SameKeys<keyof Results, Method>>;
 
 export type RequestId = string | number;
 

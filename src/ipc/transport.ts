@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { IPCModule } from '@achrinza/node-ipc';
 import { CacheError, ErrorCodes, type ErrorShape } from '../errors.js';
+import type { Log } from '../logger.js';
 import { createFrameReader, FRAME_DELIMITER, type FrameReader } from './frameReader.js';
 import { ensureSocketDir, probeSocket } from './socketFile.js';
 
@@ -23,11 +24,6 @@ import { ensureSocketDir, probeSocket } from './socketFile.js';
 
 export type MessageType = 'request' | 'response' | 'progress';
 
-export interface TransportLogger {
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
-
 export interface ServerConnection {
   /** Unique per server, increasing from 1. */
   readonly id: number;
@@ -41,7 +37,7 @@ export interface ServerOptions {
   socketPath: string;
   /** Largest frame (UTF-8 bytes before the `\f`) accepted; a bigger one gets E_BAD_FRAME and the connection is closed. */
   frameLimitBytes: number;
-  logger?: TransportLogger;
+  logger?: Pick<Log, 'warn' | 'debug'>;
   /** Most simultaneous connections (default 1024). */
   maxConnections?: number;
   /** `raw` is the `data` of a `type: "request"` message, unvalidated. Exceptions become E_INTERNAL replies. */
@@ -62,7 +58,7 @@ const MAX_UNREAD_BYTES = 256 * 1024 * 1024;
 /** After a fatal frame error the peer gets this long to read the reply and hang up. */
 const CLOSE_GRACE_MS = 2_000;
 
-const noopLogger: TransportLogger = { warn: () => undefined, debug: () => undefined };
+const noopLogger: Pick<Log, 'warn' | 'debug'> = { warn: () => undefined, debug: () => undefined };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -294,7 +290,7 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
   };
 }
 
-function safely(fn: () => void, logger: TransportLogger, msg: string): void {
+function safely(fn: () => void, logger: Pick<Log, 'warn'>, msg: string): void {
   try {
     fn();
   } catch (err) {

@@ -1,17 +1,12 @@
 import type { Cache, ModelRecord } from '../cache/types.js';
-
-export interface MaintenanceLogger {
-  info(o: object, m?: string): void;
-  warn(o: object, m?: string): void;
-  error(o: object, m?: string): void;
-}
+import type { Log } from '../logger.js';
 
 /** What the maintenance commands need from their host (the daemon, or the CLI holding the cache lock). */
 export interface MaintenanceDeps {
   cache: Cache;
   isLeased: (modelId: number) => boolean;
   clock: () => number;
-  logger: MaintenanceLogger;
+  logger: Pick<Log, 'info' | 'warn' | 'error'>;
   /** Re-fetches a damaged model through the model service (which re-downloads missing blob files). */
   refetch: (m: ModelRecord) => Promise<{ hit: boolean }>;
   retentionMs: () => number;
@@ -33,7 +28,7 @@ export const STALE_MS = 60 * 60 * 1000;
 
 export type VerifyStatus = 'ok' | 'corrupted' | 'missing' | 'repaired';
 
-/** Same shape as the CLI's VerifyResult (src/cli/commands/maintenance.ts), plus `orphans.snapshots`. */
+/** Assignable to the socket protocol's verify result (ResultOf<'verify'>), which the daemon sends as is. */
 export interface VerifyResult {
   ok: boolean;
   mode: 'full' | 'quick';
@@ -73,7 +68,7 @@ export interface CleanOptions {
   models: number[];
 }
 
-/** Same shape as the CLI's CleanResult. kind: 'model' | 'blob' | 'row' | 'temp' | 'snapshot' | 'quarantine'. */
+/** Assignable to the socket protocol's clean result (ResultOf<'clean'>). kind: 'model' | 'blob' | 'row' | 'temp' | 'snapshot' | 'quarantine'. */
 export interface CleanResult {
   dryRun: boolean;
   removed: Array<{ kind: string; name: string; bytes: number }>;

@@ -4,15 +4,10 @@ import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { CacheError, ErrorCodes } from '../errors.js';
+import type { Log } from '../logger.js';
 import type { BlobRef, BlobSink, BlobWriter, ExpectedContent } from '../store/types.js';
 import { isNetworkError, networkError } from './hubErrors.js';
 import type { Listing, Origin, RemoteFile } from './types.js';
-
-/** pino-style logger (object first). */
-export interface DownloaderLogger {
-  warn(obj: object, msg?: string): void;
-  debug?(obj: object, msg?: string): void;
-}
 
 export interface DownloaderOptions {
   /** Files downloading at once, over all origins. */
@@ -32,7 +27,7 @@ export interface DownloaderOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** In [0, 1): the jitter source. */
   random?: () => number;
-  logger?: DownloaderLogger;
+  logger?: Pick<Log, 'warn'>;
   /** Free bytes on the cache's disk (see statfsFreeBytes); without it (and without the per-call one) no check. */
   freeBytes?: () => Promise<number>;
   /** Minimum interval between progress events of one fetch (default 100 ms); file completions always report. */

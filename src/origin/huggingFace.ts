@@ -1,21 +1,18 @@
 import { Readable } from 'node:stream';
 import { CacheError, ErrorCodes, type ErrorCode } from '../errors.js';
+import type { Log } from '../logger.js';
 import { discard, header, httpRequest, readBody, type HttpAnswer } from './httpClient.js';
 import { hubError, isNetworkError, networkError, type HubContext } from './hubErrors.js';
 import { assertSafeRelativePath } from './modelRef.js';
 import type { Listing, ModelRef, OpenedFile, Origin, RemoteFile } from './types.js';
-
-/** pino-style logger (object first); only debug is used, with URLs stripped of their query. */
-export interface OriginLogger {
-  debug(obj: object, msg?: string): void;
-}
 
 export interface HuggingFaceOriginOptions {
   /** Base URL, e.g. `https://huggingface.co` (a trailing slash is ignored). */
   endpoint: string;
   /** Sent as `Authorization: Bearer …` to the endpoint's own host only; never logged, never in a message. */
   token?: string | null;
-  logger?: OriginLogger;
+  /** Only debug is used, with URLs stripped of their query. */
+  logger?: Pick<Log, 'debug'>;
   /** Redirect hops per request (default 10). */
   maxRedirects?: number;
 }

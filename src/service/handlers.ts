@@ -7,7 +7,7 @@ import type { Cache, ModelRecord } from '../cache/types.js';
 import { redactConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
-import type { Method, ParamsOf } from '../ipc/protocol.js';
+import type { Method, ModelView, ParamsOf, ResultOf, WarmItem } from '../ipc/protocol.js';
 import { PROTOCOL_VERSION } from '../ipc/protocol.js';
 import type { Maintenance, MaintenanceDeps } from '../maintenance/index.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
@@ -37,10 +37,10 @@ export interface CallContext {
   progress: (data: Record<string, unknown>) => void;
 }
 
-type Handler<M extends Method> = (params: ParamsOf<M>, ctx: CallContext) => Promise<unknown> | unknown;
+type Handler<M extends Method> = (params: ParamsOf<M>, ctx: CallContext) => ResultOf<M> | Promise<ResultOf<M>>;
 
 /** Public shape of a model in list/status answers. */
-export function describeModel(m: ModelRecord, leased: boolean) {
+export function describeModel(m: ModelRecord, leased: boolean): ModelView {
   return {
     model: m.key,
     repo: m.repo,
@@ -96,7 +96,7 @@ export function metricsOf(state: DaemonState) {
   });
 }
 
-export function statusOf(state: DaemonState) {
+export function statusOf(state: DaemonState): ResultOf<'status'> {
   state.recorder.flush();
   const t = state.cache.totals();
   const s = queryStats(state.cache.db, { now: state.clock() });
@@ -168,7 +168,7 @@ export function createHandlers(state: DaemonState) {
     release: (p) => ({ released: leases.release(p.lease) }),
     warm: async (p, ctx) => {
       const names = p.models && p.models.length > 0 ? p.models : Object.keys(state.config().models);
-      const results = [];
+      const results: WarmItem[] = [];
       for (const name of names) {
         try {
           const r = await state.service.get(name, {
@@ -268,9 +268,9 @@ export function createHandlers(state: DaemonState) {
   };
 
   return {
-    handle(method: Method, params: unknown, ctx: CallContext): Promise<unknown> {
+    handle<M extends Method>(method: M, params: ParamsOf<M>, ctx: CallContext): Promise<ResultOf<M>> {
       try {
-        const fn = table[method] as (p: unknown, c: CallContext) => unknown;
+        const fn: Handler<M> = table[method];
         return Promise.resolve(fn(params, ctx));
       } catch (err) {
         return Promise.reject(err);

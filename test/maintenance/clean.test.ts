@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CleanResult as CliCleanResult } from '../../src/cli/commands/maintenance.js';
+import type { CleanResult as WireCleanResult } from '../../src/ipc/protocol.js';
 import { clean } from '../../src/maintenance/clean.js';
 import { verify } from '../../src/maintenance/verify.js';
 import type { CleanOptions } from '../../src/maintenance/types.js';
@@ -34,7 +34,7 @@ describe('clean', () => {
     sb = makeSandbox();
     const { m10, m9, m8, m1 } = await agedModels();
     sb.leased.add(m9.id);
-    const r: CliCleanResult = await clean(sb.deps(), { ...NONE, olderThanMs: 7 * DAY });
+    const r: WireCleanResult = await clean(sb.deps(), { ...NONE, olderThanMs: 7 * DAY });
     expect(r.removed).toEqual([
       { kind: 'model', name: m10.key, bytes: 1000 },
       { kind: 'model', name: m8.key, bytes: 3000 },

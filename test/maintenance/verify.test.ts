@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { VerifyResult as CliVerifyResult } from '../../src/cli/commands/maintenance.js';
+import type { VerifyResult as WireVerifyResult } from '../../src/ipc/protocol.js';
 import { verify } from '../../src/maintenance/verify.js';
 import { blobPath } from '../../src/store/layout.js';
 import {
@@ -32,7 +32,7 @@ async function twoModels() {
   return { tiny, mlx, files };
 }
 
-function entry(r: CliVerifyResult, key: string) {
+function entry(r: WireVerifyResult, key: string) {
   const e = r.models.find((m) => m.model === key);
   if (!e) throw new Error(`no verify entry for ${key}`);
   return e;
@@ -43,7 +43,7 @@ describe('verify', () => {
     sb = makeSandbox();
     const { tiny, mlx } = await twoModels();
     const progress: Array<{ doneBytes: number; totalBytes: number }> = [];
-    const r: CliVerifyResult = await verify(sb.deps(), { quick: false, repair: false, onProgress: (d) => progress.push(d) });
+    const r: WireVerifyResult = await verify(sb.deps(), { quick: false, repair: false, onProgress: (d) => progress.push(d) });
     expect(r.ok).toBe(true);
     expect(r.problems).toBe(0);
     expect(r.mode).toBe('full');

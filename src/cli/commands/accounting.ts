@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../../config/units.js';
-import type { Stats } from '../../accounting/stats.js';
-import type { Cli, RunContext } from '../cli.js';
+import type { ReportData, ResultOf } from '../../ipc/protocol.js';
+import type { Cli, Outcome, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
 import { duration, pct, size, table } from '../format.js';
 
@@ -19,7 +19,10 @@ export function parseSince(text: string | undefined, now = Date.now()): number |
   }
 }
 
-export function renderStats(d: Stats): string {
+/** What `report --json` prints: where --out wrote the report, the report data (--format json), or the whole answer. */
+type ReportOutput = { format: ResultOf<'report'>['format']; out: string; report: ReportData } | ReportData | ResultOf<'report'>;
+
+export function renderStats(d: ResultOf<'stats'>): string {
   const lines = [
     `Hit Rate: ${pct(d.hitRate)}`,
     `Requests: ${d.hits} hits, ${d.misses} misses, ${d.errors} errors`,
@@ -56,7 +59,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
       cli.run(cmd, async (ctx: RunContext) => {
         const sinceMs = parseSince(o.since);
         const s = await ctx.session({ allowDirect: true });
-        const d = (await s.call('stats', { sinceMs, run: o.run, by: o.by, zero: o.zero === true })) as unknown as Stats;
+        const d = await s.call('stats', { sinceMs, run: o.run, by: o.by, zero: o.zero === true });
         return { data: d, human: renderStats };
       }),
     );
@@ -69,10 +72,10 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'html']).default('md'))
     .option('--out <file>', 'write the report to this file instead of stdout')
     .action((o: { since?: string; run?: string; format: 'md' | 'json' | 'html'; out?: string }, cmd: Command) =>
-      cli.run(cmd, async (ctx: RunContext) => {
+      cli.run(cmd, async (ctx: RunContext): Promise<Outcome<ReportOutput>> => {
         const sinceMs = parseSince(o.since);
         const s = await ctx.session({ allowDirect: true });
-        const r = (await s.call('report', { sinceMs, run: o.run, format: o.format })) as { format: string; text: string; data: unknown };
+        const r = await s.call('report', { sinceMs, run: o.run, format: o.format });
         if (o.out) {
           const file = path.resolve(o.out);
           fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -91,12 +94,9 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .action((o: { format: 'json' | 'prometheus' }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
-        const r = (await s.call('metrics', { format: o.format })) as Record<string, unknown>;
-        if (o.format === 'prometheus') {
-          const text = String(r.text ?? '');
-          return { data: r, human: () => text };
-        }
-        return { data: r, human: (d) => JSON.stringify(d, null, 2) };
+        const r = await s.call('metrics', { format: o.format });
+        // Only the Prometheus answer (asked for with --format prometheus) has `format`: it is text already.
+        return { data: r, human: (d) => ('format' in d ? d.text : JSON.stringify(d, null, 2)) };
       }),
     );
 
@@ -109,7 +109,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .action((o: { label?: string; env?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
-        const r = (await s.call('runStart', { label: o.label })) as { id: string };
+        const r = await s.call('runStart', { label: o.label });
         return { data: r, human: (d) => (o.env ? `export VOCORIZE_CACHE_RUN=${d.id}` : d.id) };
       }),
     );
@@ -120,7 +120,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
     .action((id: string, _o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
-        const r = (await s.call('runEnd', { id })) as { id: string };
+        const r = await s.call('runEnd', { id });
         return { data: r, human: (d) => `run ${d.id} ended` };
       }),
     );

@@ -3,6 +3,7 @@ import { parseDuration } from '../../config/units.js';
 import type { CacheRunPort } from '../../benchmarker/index.js';
 import type { Cli, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
+import { messageOf } from '../format.js';
 import { resolveConfig } from '../session.js';
 
 export function registerBench(program: Command, cli: Cli): void {
@@ -32,7 +33,7 @@ export function registerBench(program: Command, cli: Cli): void {
             try {
               port = cacheRunPortFrom(await ctx.session());
             } catch (err) {
-              ctx.out.note(`bench: the cache daemon is not reachable (${(err as Error).message}); suites run without cache numbers`);
+              ctx.out.note(`bench: the cache daemon is not reachable (${messageOf(err)}); suites run without cache numbers`);
             }
           }
           let timeoutMs: number | null = null;
@@ -40,7 +41,7 @@ export function registerBench(program: Command, cli: Cli): void {
             try {
               timeoutMs = parseDuration(o.timeout);
             } catch (err) {
-              throw usage(`--timeout: ${(err as Error).message}`);
+              throw usage(`--timeout: ${messageOf(err)}`);
             }
           }
           const res = await runBench({

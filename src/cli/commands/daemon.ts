@@ -6,9 +6,16 @@ import type { Command } from 'commander';
 import { runDaemonForeground, serviceUnits, type ServicePlan } from '../../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
 import { connect } from '../../ipc/client.js';
-import type { Cli, RunContext } from '../cli.js';
+import type { Cli, Outcome, RunContext } from '../cli.js';
 import { duration } from '../format.js';
 import { CLI_MAIN, daemonLogPath, resolveConfig, startDaemonProcess } from '../session.js';
+
+interface StopOutcome {
+  stopped: boolean;
+  wasRunning: boolean;
+  pid: number | null;
+  socket: string;
+}
 
 interface DaemonStatus {
   running: boolean;
@@ -22,7 +29,7 @@ async function probe(socketPath: string): Promise<DaemonStatus> {
   try {
     const c = await connect({ socketPath, timeoutMs: 1_000 });
     try {
-      const st = (await c.call('status', {})) as { daemon: { pid: number; version: string; uptimeMs: number } };
+      const st = await c.call('status', {});
       return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptime: st.daemon.uptimeMs };
     } finally {
       c.close();
@@ -105,10 +112,10 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .command('stop')
     .description('ask the daemon to stop (it finishes accounting and removes its socket)')
     .action((_o: unknown, cmd: Command) =>
-      cli.run(cmd, async (ctx: RunContext) => {
+      cli.run(cmd, async (ctx: RunContext): Promise<Outcome<StopOutcome>> => {
         const config = resolveConfig(ctx.globals);
         const before = await probe(config.socketPath);
-        if (!before.running) return { data: { stopped: false, wasRunning: false, pid: null as number | null, socket: config.socketPath }, human: () => 'not running' };
+        if (!before.running) return { data: { stopped: false, wasRunning: false, pid: null, socket: config.socketPath }, human: () => 'not running' };
         const c = await connect({ socketPath: config.socketPath, timeoutMs: 2_000 });
         await c.call('shutdown', {}).catch(() => undefined);
         c.close();

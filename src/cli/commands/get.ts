@@ -62,11 +62,7 @@ export function registerGet(program: Command, cli: Cli): void {
         // Like the other maintenance commands: with --no-autostart and no daemon, work under the cache lock.
         const s = await ctx.session({ allowDirect: true });
         const r = await s.call('restore', { model, to: path.resolve(o.to), layout: o.layout });
-        return {
-          data: r,
-          human: (d: Record<string, unknown>) =>
-            `${String(d.path ?? d.to)}\n${String(d.files ?? '?')} files (${String(d.method ?? 'restored')})`,
-        };
+        return { data: r, human: (d) => `${d.path}\n${d.files} files (${d.method})` };
       }),
     );
 
@@ -79,11 +75,11 @@ export function registerGet(program: Command, cli: Cli): void {
         const s = await ctx.session();
         const bar = ctx.globals.json ? progressBar('', false) : progressBar('warm');
         try {
-          const r = (await s.call(
+          const r = await s.call(
             'warm',
             { models: models.length > 0 ? models : undefined, client: 'warm', run: nonEmpty(process.env.VOCORIZE_CACHE_RUN) },
             { onProgress: bar.onProgress },
-          )) as { results: Array<{ model: string; ok: boolean; hit?: boolean; bytes?: number; error?: { message: string } }> };
+          );
           const failed = r.results.filter((x) => !x.ok).length;
           return {
             data: r,
@@ -92,7 +88,7 @@ export function registerGet(program: Command, cli: Cli): void {
                 ? 'nothing to warm: no models given and no aliases in the config'
                 : d.results
                     .map((x) =>
-                      x.ok ? `${x.hit ? 'cached ' : 'fetched'}  ${x.model} (${size(x.bytes ?? 0)})` : `FAILED   ${x.model}: ${x.error?.message ?? ''}`,
+                      x.ok ? `${x.hit ? 'cached ' : 'fetched'}  ${x.model} (${size(x.bytes)})` : `FAILED   ${x.model}: ${x.error.message}`,
                     )
                     .join('\n'),
             exit: failed > 0 ? 1 : 0,

@@ -2,31 +2,13 @@ import path from 'node:path';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/units.js';
+import type { ResultOf } from '../../ipc/protocol.js';
 import type { Cli, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
-import { size } from '../format.js';
+import { messageOf, size } from '../format.js';
 import { progressBar } from '../progress.js';
 
-export interface VerifyResult {
-  ok: boolean;
-  mode: 'full' | 'quick';
-  models: Array<{ model: string; status: string; corrupted: string[]; missing: string[] }>;
-  orphans: { blobs: Array<{ digest: string; bytes: number }>; temp: Array<{ path: string; bytes: number }>; rows: number };
-  filesChecked: number;
-  bytesHashed: number;
-  durationMs: number;
-  repaired: string[];
-  problems: number;
-}
-
-export interface CleanResult {
-  dryRun: boolean;
-  removed: Array<{ kind: string; name: string; bytes: number }>;
-  skipped: Array<{ model: string; reason: string }>;
-  freedBytes: number;
-}
-
-export function renderVerify(d: VerifyResult): string {
+export function renderVerify(d: ResultOf<'verify'>): string {
   const lines: string[] = [];
   for (const m of d.models) {
     if (m.status === 'ok') {
@@ -48,7 +30,7 @@ export function renderVerify(d: VerifyResult): string {
   return lines.join('\n');
 }
 
-export function renderClean(d: CleanResult): string {
+export function renderClean(d: ResultOf<'clean'>): string {
   const verb = d.dryRun ? 'would remove' : 'removed';
   const lines = d.removed.map((r) => `${verb} ${r.kind} ${r.name} (${size(r.bytes)})`);
   for (const s of d.skipped) lines.push(`skipped ${s.model}: ${s.reason}`);
@@ -68,11 +50,11 @@ export function registerMaintenance(program: Command, cli: Cli): void {
         const s = await ctx.session({ allowDirect: true });
         const bar = ctx.globals.json ? progressBar('', false) : progressBar('verify');
         try {
-          const d = (await s.call(
+          const d = await s.call(
             'verify',
             { models: models.length > 0 ? models : undefined, quick: o.quick === true, repair: o.repair === true },
             { onProgress: bar.onProgress },
-          )) as unknown as VerifyResult;
+          );
           return { data: d, human: renderVerify, exit: d.ok ? 0 : 1 };
         } finally {
           bar.stop();
@@ -96,18 +78,18 @@ export function registerMaintenance(program: Command, cli: Cli): void {
           try {
             olderThanMs = parseDuration(o.olderThan);
           } catch (err) {
-            throw usage(`--older-than: ${(err as Error).message}`);
+            throw usage(`--older-than: ${messageOf(err)}`);
           }
         }
         const s = await ctx.session({ allowDirect: true });
-        const d = (await s.call('clean', {
+        const d = await s.call('clean', {
           dryRun: o.dryRun === true,
           corrupted: o.corrupted === true,
           partial: o.partial === true,
           olderThanMs,
           all: o.all === true,
           models: models.length > 0 ? models : undefined,
-        })) as unknown as CleanResult;
+        });
         return { data: d, human: renderClean };
       }),
     );
@@ -118,17 +100,17 @@ export function registerMaintenance(program: Command, cli: Cli): void {
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
-        const d = (await s.call('optimize', {})) as Record<string, number>;
+        const d = await s.call('optimize', {});
         return {
           data: d,
           human: (x) =>
             [
-              `swept temp files: ${size(x.sweptTempBytes ?? 0)}`,
-              `orphan blobs removed: ${x.orphanBlobs ?? 0} (${size(x.orphanBytes ?? 0)})`,
-              `orphan snapshot trees removed: ${x.orphanSnapshots ?? 0} (${size(x.orphanSnapshotBytes ?? 0)})`,
-              `evicted to the low watermark: ${x.evictedModels ?? 0} models (${size(x.evictedBytes ?? 0)})`,
-              `index: ${size(x.dbBytesBefore ?? 0)} -> ${size(x.dbBytesAfter ?? 0)}; ${x.eventsRolled ?? 0} old events rolled into daily totals`,
-              `Freed ${size(x.freedBytes ?? 0)}`,
+              `swept temp files: ${size(x.sweptTempBytes)}`,
+              `orphan blobs removed: ${x.orphanBlobs} (${size(x.orphanBytes)})`,
+              `orphan snapshot trees removed: ${x.orphanSnapshots} (${size(x.orphanSnapshotBytes)})`,
+              `evicted to the low watermark: ${x.evictedModels} models (${size(x.evictedBytes)})`,
+              `index: ${size(x.dbBytesBefore)} -> ${size(x.dbBytesAfter)}; ${x.eventsRolled} old events rolled into daily totals`,
+              `Freed ${size(x.freedBytes)}`,
             ].join('\n'),
         };
       }),
@@ -146,10 +128,7 @@ export function registerMaintenance(program: Command, cli: Cli): void {
             ? path.resolve(o.fromHfCache)
             : process.env.HF_HUB_CACHE ?? path.join(process.env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface'), 'hub');
         const s = await ctx.session({ allowDirect: true });
-        const d = (await s.call('import', { from: dir })) as {
-          imported: Array<{ model: string; files: number; bytes: number }>;
-          refused: Array<{ path: string; reason: string }>;
-        };
+        const d = await s.call('import', { from: dir });
         return {
           data: d,
           human: (x) =>

@@ -2,17 +2,6 @@ import type { Command } from 'commander';
 import type { Cli, RunContext } from '../cli.js';
 import { ago, size, table } from '../format.js';
 
-interface ModelRow {
-  model: string;
-  bytes: number;
-  lastAccess: number;
-  hits: number;
-  pinned: boolean;
-  leased: boolean;
-  state: string;
-  path: string;
-}
-
 export function registerModels(program: Command, cli: Cli): void {
   program
     .command('list')
@@ -20,7 +9,7 @@ export function registerModels(program: Command, cli: Cli): void {
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
-        const r = (await s.call('list', {})) as { models: ModelRow[] };
+        const r = await s.call('list', {});
         const now = Date.now();
         return {
           data: r,
@@ -56,11 +45,11 @@ export function registerModels(program: Command, cli: Cli): void {
       .action((model: string, _o: unknown, cmd: Command) =>
         cli.run(cmd, async (ctx: RunContext) => {
           const s = await ctx.session({ allowDirect: true });
-          const r = (await s.call(name, { model })) as { model: string; pinned?: boolean; freedBytes?: number };
+          const r = await s.call(name, { model });
           return {
             data: r,
-            human: (d) =>
-              name === 'evict' ? `evicted ${d.model}, freed ${size(d.freedBytes ?? 0)}` : `${d.model}: ${d.pinned ? 'pinned' : 'unpinned'}`,
+            // evict answers with freedBytes, pin and unpin with pinned.
+            human: (d) => ('freedBytes' in d ? `evicted ${d.model}, freed ${size(d.freedBytes)}` : `${d.model}: ${d.pinned ? 'pinned' : 'unpinned'}`),
           };
         }),
       );

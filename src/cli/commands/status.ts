@@ -1,35 +1,14 @@
 import type { Command } from 'commander';
+import type { ResultOf } from '../../ipc/protocol.js';
 import type { Cli, RunContext } from '../cli.js';
 import { ago, duration, mb, pct } from '../format.js';
-
-export interface StatusData {
-  daemon: { running: boolean; pid: number; version: string; socket: string; uptimeMs: number };
-  cacheDir: string;
-  usedBytes: number;
-  reservedBytes: number;
-  limitBytes: number;
-  lowWatermark: number;
-  models: number;
-  blobs: number;
-  pinned: number;
-  damaged: number;
-  leases: number;
-  downloadsInFlight: number;
-  offline: boolean;
-  origins: string[];
-  hits: number;
-  misses: number;
-  errors: number;
-  hitRate: number | null;
-  lastVerify: { ts: number; mode: string; ok: boolean; corrupted: number; missing: number; orphans: number } | null;
-}
 
 /**
  * The status page. Existing scripts grep it: `Total Cache Size: <N>MB` must be the first `<N>MB` on the
  * page (its 4th whitespace field is the number with MB) and `Hit Rate: <N>%` must appear as such;
  * lines with `Size`, `Issues` and `Integrity` are read by people and scripts.
  */
-export function renderStatus(d: StatusData, now = Date.now()): string {
+export function renderStatus(d: ResultOf<'status'>, now = Date.now()): string {
   const issues: string[] = [];
   if (d.damaged > 0) issues.push(`${d.damaged} damaged model(s): run cache-manager verify --repair`);
   if (d.lastVerify && !d.lastVerify.ok) issues.push('last verify found problems: run cache-manager verify --repair');
@@ -63,7 +42,7 @@ export function registerStatus(program: Command, cli: Cli): void {
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
-        const d = (await s.call('status', {})) as unknown as StatusData;
+        const d = await s.call('status', {});
         if (s.mode === 'direct') d.daemon.running = false;
         return { data: d, human: (x) => renderStatus(x) };
       }),
