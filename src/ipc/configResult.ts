@@ -16,7 +16,7 @@ export type OriginView =
 
 export interface ConfigView {
   /** The config file in effect (absolute), or defaults (path null). */
-  source: { kind: 'flag' | 'env' | 'user' | 'defaults'; path: string | null };
+  source: { kind: 'flag' | 'env' | 'project' | 'user' | 'defaults'; path: string | null };
   cacheDir: string;
   socketPath: string;
   maxSize: number;

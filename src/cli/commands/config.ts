@@ -44,7 +44,8 @@ export function registerConfig(program: Command, cli: Cli): void {
           human: (d) =>
             [
               `in effect: ${d.effective.path ?? 'built-in defaults'} (${d.effective.kind})`,
-              ...d.search.map((s: { kind: string; path: string }) => `  ${s.kind.padEnd(8)} ${s.path}`),
+              'looked for, in order:',
+              ...d.search.map((s) => `  ${s.kind.padEnd(8)} ${s.path}  (${s.why})`),
             ].join('\n'),
         };
       }),
