@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { accountingRepos } from './accountingRepos.js';
 import { readBuckets, readDurationsMs } from './buckets.js';
 import { cumulativeHistogram, groupBuckets, sumBuckets } from './statsMath.js';
 
@@ -49,7 +50,7 @@ export function collectMetrics(db: Database.Database, gauges: MetricGauges, opts
     if (b.rolledUp && b.misses > 0) observations.push({ value: b.missMsTotal / b.misses / 1000, count: b.misses });
   }
   const h = cumulativeHistogram(observations, DOWNLOAD_SECONDS_BOUNDS);
-  const ev = db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM evictions').get() as { n: number; bytes: number };
+  const ev = accountingRepos(db).log.evictionTotals();
   return {
     run: scope.run,
     requests: { hit: t.hits, miss: t.misses, error: t.errors },
@@ -65,7 +66,7 @@ export function collectMetrics(db: Database.Database, gauges: MetricGauges, opts
       error: totals.errors,
     })),
     cache: { bytes: gauges.cacheBytes, limitBytes: gauges.limitBytes, models: gauges.models },
-    evictions: { total: ev.n, bytes: ev.bytes },
+    evictions: { total: ev.count, bytes: ev.bytes },
     downloadSeconds: { bounds: [...DOWNLOAD_SECONDS_BOUNDS], buckets: h.buckets, count: h.count, sum: h.sum },
     leases: gauges.leases,
     lastVerify: gauges.lastVerify ?? null,

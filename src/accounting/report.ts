@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { accountingRepos } from './accountingRepos.js';
 import { readBuckets, readLastEventTs } from './buckets.js';
 import type { ReportData, ReportDay, ReportMissRow, ReportModelRow, ReportOptions } from './reportData.js';
 import { queryStats } from './stats.js';
@@ -19,16 +20,9 @@ export function buildReport(db: Database.Database, o: ReportOptions): ReportData
 
   const windowStart = stats.runInfo ? stats.runInfo.startedAt : (stats.since ?? 0);
   const windowEnd = stats.runInfo?.endedAt ?? o.now;
-  const evictions = new Map(
-    (
-      db
-        .prepare('SELECT model, COUNT(*) AS n FROM evictions WHERE ts >= ? AND ts <= ? GROUP BY model')
-        .all(windowStart, windowEnd) as Array<{ model: string; n: number }>
-    ).map((r) => [r.model, r.n]),
-  );
-  const sizes = new Map(
-    (db.prepare('SELECT key, size FROM models').all() as Array<{ key: string; size: number }>).map((r) => [r.key, r.size]),
-  );
+  const repos = accountingRepos(db);
+  const evictions = new Map(repos.log.evictionsPerModel(windowStart, windowEnd).map((r) => [r.model, r.n]));
+  const sizes = new Map(repos.models.sizes().map((r) => [r.key, r.size]));
   const lastTs = readLastEventTs(db, scope);
   const lastRolledDay = new Map<string, string>();
   for (const b of buckets) {
