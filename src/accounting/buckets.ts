@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import type { BucketRow, DurationRow, EventScope } from '../db/eventsRepo.js';
+import { accountingRepos } from './accountingRepos.js';
 import { type Bucket, dayStartMs, rolledUpHitBytes, utcDay } from './statsMath.js';
 
 /**
@@ -8,40 +10,7 @@ import { type Bucket, dayStartMs, rolledUpHitBytes, utcDay } from './statsMath.j
  * rolled-up day counts when the window covers its start (00:00 UTC >= sinceMs): a window starting at a
  * day boundary is exact, one starting inside a rolled-up day leaves that day out.
  */
-export interface Scope {
-  sinceMs: number | null;
-  run: string | null;
-}
-
-interface BucketRow {
-  day: string;
-  model: string;
-  client: string;
-  run: string;
-  hits: number;
-  misses: number;
-  errors: number;
-  bytes_served: number;
-  bytes_downloaded: number;
-  hit_bytes: number | null;
-  hit_ms: number;
-  miss_ms: number;
-  saved_ms: number;
-}
-
-function eventsWhere(scope: Scope, extra: string[] = []): { sql: string; params: Record<string, unknown> } {
-  const where = [...extra];
-  const params: Record<string, unknown> = {};
-  if (scope.sinceMs !== null) {
-    where.push('ts >= @since');
-    params.since = scope.sinceMs;
-  }
-  if (scope.run !== null) {
-    where.push('run_id = @run');
-    params.run = scope.run;
-  }
-  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
-}
+export type Scope = EventScope;
 
 /** First UTC day whose start lies inside the window. */
 export function firstWholeDay(sinceMs: number): string {
@@ -51,40 +20,9 @@ export function firstWholeDay(sinceMs: number): string {
 
 /** Raw events grouped per (day, model, client, run), then the rolled-up rows in scope. */
 export function readBuckets(db: Database.Database, scope: Scope): Bucket[] {
-  const ev = eventsWhere(scope);
-  const raw = db
-    .prepare(
-      `SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, model,
-              COALESCE(client, '') AS client, COALESCE(run_id, '') AS run,
-              SUM(outcome = 'hit') AS hits, SUM(outcome = 'miss') AS misses, SUM(outcome = 'error') AS errors,
-              SUM(bytes_served) AS bytes_served, SUM(bytes_downloaded) AS bytes_downloaded,
-              SUM(CASE WHEN outcome = 'hit' THEN bytes_served ELSE 0 END) AS hit_bytes,
-              SUM(CASE WHEN outcome = 'hit' THEN duration_ms ELSE 0 END) AS hit_ms,
-              SUM(CASE WHEN outcome = 'miss' THEN duration_ms ELSE 0 END) AS miss_ms,
-              SUM(saved_ms) AS saved_ms
-       FROM events ${ev.sql}
-       GROUP BY 1, 2, 3, 4`,
-    )
-    .all(ev.params) as BucketRow[];
-
-  const where: string[] = [];
-  const params: Record<string, unknown> = {};
-  if (scope.sinceMs !== null) {
-    where.push('day >= @day');
-    params.day = firstWholeDay(scope.sinceMs);
-  }
-  if (scope.run !== null) {
-    where.push('run_id = @run');
-    params.run = scope.run;
-  }
-  const rolled = db
-    .prepare(
-      `SELECT day, model, client, run_id AS run, hits, misses, errors, bytes_served, bytes_downloaded,
-              NULL AS hit_bytes, hit_ms_total AS hit_ms, miss_ms_total AS miss_ms, saved_ms
-       FROM daily_totals ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
-    )
-    .all(params) as BucketRow[];
-
+  const repos = accountingRepos(db);
+  const raw = repos.events.buckets(scope);
+  const rolled = repos.daily.buckets({ fromDay: scope.sinceMs === null ? null : firstWholeDay(scope.sinceMs), run: scope.run });
   return [...raw.map((r) => toBucket(r, false)), ...rolled.map((r) => toBucket(r, true))];
 }
 
@@ -108,45 +46,24 @@ function toBucket(r: BucketRow, rolledUp: boolean): Bucket {
 }
 
 /** One raw event's duration with the keys a breakdown groups by. */
-export interface Duration {
-  ms: number;
-  day: string;
-  model: string;
-  client: string;
-}
+export type Duration = DurationRow;
 
 /** Durations (ms, ascending) of the raw events of one outcome in scope; rolled-up days have none. */
 export function readDurationsMs(db: Database.Database, scope: Scope, outcome: 'hit' | 'miss'): number[] {
-  const ev = eventsWhere(scope, ['outcome = @outcome']);
-  return db
-    .prepare(`SELECT duration_ms FROM events ${ev.sql} ORDER BY duration_ms`)
-    .pluck()
-    .all({ ...ev.params, outcome }) as number[];
+  return accountingRepos(db).events.durationsMs(scope, outcome);
 }
 
 /** As readDurationsMs, each with the keys a breakdown groups by. */
 export function readDurations(db: Database.Database, scope: Scope, outcome: 'hit' | 'miss'): Duration[] {
-  const ev = eventsWhere(scope, ['outcome = @outcome']);
-  return db
-    .prepare(
-      `SELECT duration_ms AS ms, strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, model, COALESCE(client, '') AS client
-       FROM events ${ev.sql} ORDER BY duration_ms`,
-    )
-    .all({ ...ev.params, outcome }) as Duration[];
+  return accountingRepos(db).events.durations(scope, outcome);
 }
 
 /** Latest raw event time per model in scope. */
 export function readLastEventTs(db: Database.Database, scope: Scope): Map<string, number> {
-  const ev = eventsWhere(scope);
-  const rows = db.prepare(`SELECT model, MAX(ts) AS ts FROM events ${ev.sql} GROUP BY model`).all(ev.params) as Array<{
-    model: string;
-    ts: number;
-  }>;
-  return new Map(rows.map((r) => [r.model, r.ts]));
+  return new Map(accountingRepos(db).events.lastTsByModel(scope).map((r) => [r.model, r.ts]));
 }
 
 /** The last `stats --zero` reset point, or null. */
 export function lastResetMs(db: Database.Database): number | null {
-  const row = db.prepare('SELECT MAX(ts) AS ts FROM stats_resets').get() as { ts: number | null };
-  return row.ts;
+  return accountingRepos(db).resets.last();
 }

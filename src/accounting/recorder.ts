@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
+import type { EventRow } from '../db/eventsRepo.js';
+import { accountingRepos } from './accountingRepos.js';
 
-/** One `get` as the daemon saw it (DESIGN §9 definitions of hit / miss / error). */
+/** One `get` as the daemon saw it: a hit transferred no file from an origin, a miss at least one, an error returned no path. */
 export interface RequestRecord {
   /** Epoch ms; defaults to the recorder's clock at record() time. */
   ts?: number | undefined;
@@ -40,19 +42,6 @@ export interface Recorder {
   pending(): number;
 }
 
-interface Row {
-  ts: number;
-  model: string;
-  outcome: string;
-  bytes_served: number;
-  bytes_downloaded: number;
-  duration_ms: number;
-  client: string | null;
-  run_id: string | null;
-  error_code: string | null;
-  saved_ms: number;
-}
-
 /** Buffered events beyond this many are dropped (oldest first) if the index keeps refusing writes. */
 const MAX_BUFFER = 100_000;
 
@@ -67,16 +56,10 @@ export function createRecorder(db: Database.Database, opts: RecorderOptions): Re
   const clock = opts.clock ?? Date.now;
   const batch = Math.max(1, Math.floor(opts.flushBatch));
   const interval = Math.max(1, opts.flushIntervalMs);
-  const insert = db.prepare<Row>(
-    `INSERT INTO events (ts, model, outcome, bytes_served, bytes_downloaded, duration_ms, client, run_id, error_code, saved_ms)
-     VALUES (@ts, @model, @outcome, @bytes_served, @bytes_downloaded, @duration_ms, @client, @run_id, @error_code, @saved_ms)`,
-  );
-  const writeAll = db.transaction((rows: Row[]) => {
-    for (const r of rows) insert.run(r);
-    opts.onFlush?.(rows.length);
-  });
+  const events = accountingRepos(db).events;
+  const writeAll = (rows: EventRow[]): void => events.insertBatch(rows, opts.onFlush);
 
-  let buffer: Row[] = [];
+  let buffer: EventRow[] = [];
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
 
@@ -133,7 +116,7 @@ export function createRecorder(db: Database.Database, opts: RecorderOptions): Re
   };
 }
 
-function toRow(e: RequestRecord, clock: () => number): Row {
+function toRow(e: RequestRecord, clock: () => number): EventRow {
   return {
     ts: Math.trunc(e.ts ?? clock()),
     model: e.model,

@@ -1,88 +1,13 @@
 import type Database from 'better-sqlite3';
+import { accountingRepos } from './accountingRepos.js';
 import { readBuckets, readLastEventTs } from './buckets.js';
-import { describeScope, escapeMdCell, formatBytes, formatMs, formatPct, formatTime, passFail } from './reportFormat.js';
-import type { RunRecord } from './runs.js';
-import { modelsTable, missesTable, trendTable } from './reportTables.js';
+import type { ReportData, ReportDay, ReportMissRow, ReportModelRow, ReportOptions } from './reportData.js';
 import { queryStats } from './stats.js';
-import { type CounterFields, dayStartMs, GRADE_RULE, type Grade, gradeOf, groupBuckets, type Totals, utcDay } from './statsMath.js';
+import { dayStartMs, GRADE_RULE, gradeOf, groupBuckets, utcDay } from './statsMath.js';
 
+export type { ReportData, ReportDay, ReportMissRow, ReportModelRow, ReportOptions, ReportTargets } from './reportData.js';
 export { renderReportHtml } from './reportHtml.js';
-
-export interface ReportTargets {
-  /** Hit rate at least this (0..1) passes. */
-  hitRate: number;
-  /** p95 hit lookup time below this (ms) passes. */
-  lookupMs: number;
-}
-
-export interface ReportOptions {
-  sinceMs?: number | undefined;
-  run?: string | undefined;
-  now: number;
-  targets: ReportTargets;
-}
-
-export interface ReportModelRow {
-  model: string;
-  requests: number;
-  hits: number;
-  misses: number;
-  errors: number;
-  hitRate: number | null;
-  /** Size of the cached snapshot now; null when it is not (or no longer) in the cache. */
-  sizeBytes: number | null;
-  cached: boolean;
-  /** Last request in scope (epoch ms); for requests only kept as daily totals, the start of their day. */
-  lastUse: number | null;
-  /** Evictions of this model inside the report's time window. */
-  evictions: number;
-  bytesDownloaded: number;
-  bytesAvoided: number;
-}
-
-export interface ReportMissRow {
-  model: string;
-  misses: number;
-  bytesDownloaded: number;
-  meanMissMs: number | null;
-}
-
-export type ReportDay = { day: string } & Pick<Totals, CounterFields>;
-
-export interface ReportData {
-  title: string;
-  generatedAt: number;
-  scope: { since: number | null; sinceFrom: 'option' | 'reset' | null; run: string | null; runInfo: RunRecord | null; resetAt: number | null };
-  targets: ReportTargets;
-  summary: {
-    requests: number;
-    hits: number;
-    misses: number;
-    errors: number;
-    hitRate: number | null;
-    hitRatePass: boolean | null;
-    lookupP50Ms: number | null;
-    lookupP95Ms: number | null;
-    lookupP99Ms: number | null;
-    /** The lookup figure held against the target: p95 of hit times (the mean when only daily totals remain). */
-    lookupMs: number | null;
-    lookupPass: boolean | null;
-    medianHitMs: number | null;
-    missPenaltyMs: number | null;
-    timeSavedMs: number;
-    bytesServed: number;
-    bytesDownloaded: number;
-    bytesAvoided: number;
-    modelsTouched: number;
-    grade: Grade | null;
-    gradeReasons: string[];
-    gradeRule: string;
-  };
-  models: ReportModelRow[];
-  topMisses: ReportMissRow[];
-  trend: ReportDay[];
-  approximations: string[];
-}
+export { renderReportMarkdown } from './reportMarkdown.js';
 
 const TOP_MISSES = 10;
 const MAX_FILLED_DAYS = 366;
@@ -95,16 +20,9 @@ export function buildReport(db: Database.Database, o: ReportOptions): ReportData
 
   const windowStart = stats.runInfo ? stats.runInfo.startedAt : (stats.since ?? 0);
   const windowEnd = stats.runInfo?.endedAt ?? o.now;
-  const evictions = new Map(
-    (
-      db
-        .prepare('SELECT model, COUNT(*) AS n FROM evictions WHERE ts >= ? AND ts <= ? GROUP BY model')
-        .all(windowStart, windowEnd) as Array<{ model: string; n: number }>
-    ).map((r) => [r.model, r.n]),
-  );
-  const sizes = new Map(
-    (db.prepare('SELECT key, size FROM models').all() as Array<{ key: string; size: number }>).map((r) => [r.key, r.size]),
-  );
+  const repos = accountingRepos(db);
+  const evictions = new Map(repos.log.evictionsPerModel(windowStart, windowEnd).map((r) => [r.model, r.n]));
+  const sizes = new Map(repos.models.sizes().map((r) => [r.key, r.size]));
   const lastTs = readLastEventTs(db, scope);
   const lastRolledDay = new Map<string, string>();
   for (const b of buckets) {
@@ -226,56 +144,4 @@ function fillDays(days: ReportDay[]): ReportDay[] {
 
 export function renderReportJson(d: ReportData): string {
   return `${JSON.stringify(d, null, 2)}\n`;
-}
-
-function mdTable(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.map(escapeMdCell).join(' | ')} |`;
-  return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
-}
-
-export function renderReportMarkdown(d: ReportData): string {
-  const s = d.summary;
-  const out: string[] = [];
-  out.push(`# ${d.title}`, '', `Generated ${formatTime(d.generatedAt)}. Scope: ${describeScope(d.scope)}.`, '');
-  out.push('## Executive summary', '');
-  out.push(`**Grade: ${s.grade ?? 'n/a'}**${s.gradeReasons.length ? ` (${s.gradeReasons.join('; ')})` : ''}`, '');
-  out.push(
-    mdTable(
-      ['Measure', 'Value', 'Target', 'Result'],
-      [
-        ['Hit rate', formatPct(s.hitRate), `>= ${formatPct(d.targets.hitRate)}`, passFail(s.hitRatePass)],
-        ['Lookup time (p95 of hits)', formatMs(s.lookupMs), `< ${formatMs(d.targets.lookupMs)}`, passFail(s.lookupPass)],
-        ['Requests', `${s.requests} (${s.hits} hits, ${s.misses} misses, ${s.errors} errors)`, '', ''],
-        ['Time saved', formatMs(s.timeSavedMs), '', ''],
-        ['Bytes avoided', formatBytes(s.bytesAvoided), '', ''],
-        ['Bytes downloaded', formatBytes(s.bytesDownloaded), '', ''],
-        ['Bytes served', formatBytes(s.bytesServed), '', ''],
-        ['Miss penalty (mean miss time minus median hit time)', formatMs(s.missPenaltyMs), '', ''],
-        ['Models touched', String(s.modelsTouched), '', ''],
-      ],
-    ),
-  );
-  out.push('', `Grade rule: ${s.gradeRule}`, '');
-  out.push('## Models', '');
-  if (d.models.length === 0) out.push('No requests in scope.');
-  else {
-    const t = modelsTable(d);
-    out.push(mdTable(t.head, t.rows));
-  }
-  out.push('', '## Top misses', '');
-  if (d.topMisses.length === 0) out.push('No misses in scope.');
-  else {
-    const t = missesTable(d);
-    out.push(mdTable(t.head, t.rows));
-  }
-  out.push('', '## Trend per day (UTC)', '');
-  if (d.trend.length === 0) out.push('No requests in scope.');
-  else {
-    const t = trendTable(d);
-    out.push(mdTable(t.head, t.rows));
-  }
-  if (d.approximations.length > 0) {
-    out.push('', `Note: some requests in scope are kept only as daily totals; approximated: ${d.approximations.join(', ')}.`);
-  }
-  return `${out.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import type { ReportData } from './report.js';
+import type { ReportData } from './reportData.js';
 import { describeScope, escapeHtml, formatBytes, formatBytesShort, formatMs, formatPct, formatTime, passFail } from './reportFormat.js';
 import { modelsTable, missesTable, trendTable, type TextTable } from './reportTables.js';
 import { barChartSvg, rateBarsSvg } from './svgCharts.js';

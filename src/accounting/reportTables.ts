@@ -1,4 +1,4 @@
-import type { ReportData } from './report.js';
+import type { ReportData } from './reportData.js';
 import { formatBytes, formatMs, formatPct, formatTime } from './reportFormat.js';
 
 /** The report's tables as header + text cells, shared by the Markdown and HTML renderers. */

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
+import type { RunRow } from '../db/runsRepo.js';
 import { CacheError, ErrorCodes } from '../errors.js';
+import { accountingRepos } from './accountingRepos.js';
 
 /** A scope for accounting: clients pass its id (env VOCORIZE_CACHE_RUN) and their events carry it. */
 export interface RunRecord {
@@ -8,13 +10,6 @@ export interface RunRecord {
   label: string | null;
   startedAt: number;
   endedAt: number | null;
-}
-
-interface RunRow {
-  id: string;
-  label: string | null;
-  started_at: number;
-  ended_at: number | null;
 }
 
 const MAX_LABEL = 200;
@@ -30,10 +25,10 @@ export function startRun(db: Database.Database, o: { label?: string | null; now:
     throw new CacheError(ErrorCodes.BAD_REQUEST, `run label must be one line of at most ${MAX_LABEL} characters`);
   }
   const day = new Date(o.now).toISOString().slice(0, 10).replaceAll('-', '');
-  const insert = db.prepare('INSERT OR IGNORE INTO runs (id, label, started_at, ended_at) VALUES (?, ?, ?, NULL)');
+  const runs = accountingRepos(db).runs;
   for (let attempt = 0; attempt < 16; attempt++) {
     const id = `run-${day}-${crypto.randomBytes(3).toString('hex')}`;
-    if (insert.run(id, label, o.now).changes === 1) return { id, label, startedAt: o.now, endedAt: null };
+    if (runs.insertIfNew(id, label, o.now)) return { id, label, startedAt: o.now, endedAt: null };
   }
   throw new CacheError(ErrorCodes.INTERNAL, `could not find a free run id for ${day} after 16 tries`);
 }
@@ -45,19 +40,16 @@ export function endRun(db: Database.Database, id: string, now: number): RunRecor
   const run = getRun(db, id);
   if (!run) throw new CacheError(ErrorCodes.BAD_REQUEST, `run ${JSON.stringify(id)} does not exist (start one with: cache-manager run start)`);
   if (run.endedAt !== null) return run;
-  db.prepare('UPDATE runs SET ended_at = ? WHERE id = ? AND ended_at IS NULL').run(now, id);
+  accountingRepos(db).runs.end(id, now);
   return { ...run, endedAt: now };
 }
 
 export function getRun(db: Database.Database, id: string): RunRecord | null {
-  const row = db.prepare('SELECT id, label, started_at, ended_at FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  const row = accountingRepos(db).runs.get(id);
   return row ? toRecord(row) : null;
 }
 
 /** Runs, newest first. */
 export function listRuns(db: Database.Database, o: { limit?: number } = {}): RunRecord[] {
-  const rows = db
-    .prepare('SELECT id, label, started_at, ended_at FROM runs ORDER BY started_at DESC, id DESC LIMIT ?')
-    .all(o.limit ?? 100) as RunRow[];
-  return rows.map(toRecord);
+  return accountingRepos(db).runs.newest(o.limit ?? 100).map(toRecord);
 }

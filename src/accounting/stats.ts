@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { accountingRepos } from './accountingRepos.js';
 import { type Duration, lastResetMs, readBuckets, readDurations, readDurationsMs, type Scope } from './buckets.js';
 import { getRun, type RunRecord } from './runs.js';
 import { type Bucket, type CounterFields, groupBuckets, hitLatency, missPenaltyMs, sumBuckets, type Totals } from './statsMath.js';
@@ -163,6 +164,6 @@ function toGroup(key: string, t: Totals, sortedHitMs: number[], by: StatsDimensi
 
 /** `stats --zero`: records a reset point; history is kept and later default stats count from it. */
 export function zeroStats(db: Database.Database, now: number): { resetAt: number } {
-  db.prepare('INSERT INTO stats_resets (ts) VALUES (?)').run(now);
+  accountingRepos(db).resets.insert(now);
   return { resetAt: now };
 }

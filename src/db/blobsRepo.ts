@@ -20,6 +20,7 @@ export function createBlobsRepo(db: Database.Database) {
   const garbage = db.prepare<[], BlobRow>('SELECT * FROM blobs WHERE refcount = 0');
   const remove = db.prepare<[string]>('DELETE FROM blobs WHERE digest = ? AND refcount = 0');
   const all = db.prepare<[], BlobRow>('SELECT * FROM blobs ORDER BY digest');
+  const refcounts = db.prepare<[], { digest: string; refcount: number }>('SELECT digest, refcount FROM blobs');
   const totals = db.prepare<[], { n: number; bytes: number | null }>('SELECT COUNT(*) AS n, SUM(size) AS bytes FROM blobs');
 
   return {
@@ -36,6 +37,8 @@ export function createBlobsRepo(db: Database.Database) {
     /** Deletes the row only if still unreferenced; true when deleted. */
     removeIfUnreferenced: (digest: string): boolean => remove.run(digest).changes === 1,
     all: (): BlobRow[] => all.all(),
+    /** Digest and refcount of every blob, in no particular order. */
+    refcounts: (): Array<{ digest: string; refcount: number }> => refcounts.all(),
     totals(): { count: number; bytes: number } {
       const r = totals.get()!;
       return { count: r.n, bytes: r.bytes ?? 0 };

@@ -21,6 +21,9 @@ export function createFilesRepo(db: Database.Database) {
   const blobCounts = db.prepare<[number], { blob: string; n: number }>(
     'SELECT blob, COUNT(*) AS n FROM files WHERE model_id = ? GROUP BY blob',
   );
+  const blobSizes = db.prepare<[number], { blob: string; size: number }>(
+    'SELECT f.blob AS blob, b.size AS size FROM files f JOIN blobs b ON b.digest = f.blob WHERE f.model_id = ?',
+  );
   const modelsOfBlob = db.prepare<[string], { id: number }>('SELECT DISTINCT model_id AS id FROM files WHERE blob = ?');
   const blobOfGit = db.prepare<[string, number], { blob: string }>(
     'SELECT blob FROM files WHERE git_sha1 = ? AND size = ? LIMIT 1',
@@ -32,6 +35,8 @@ export function createFilesRepo(db: Database.Database) {
     removeByModel: (modelId: number): void => void removeByModel.run(modelId),
     /** How many files of a model name each blob (refcount bookkeeping). */
     blobCounts: (modelId: number): Array<{ blob: string; n: number }> => blobCounts.all(modelId),
+    /** One entry per file of the model: the blob it names and that blob's size. */
+    blobSizesOfModel: (modelId: number): Array<{ blob: string; size: number }> => blobSizes.all(modelId),
     modelsOfBlob: (digest: string): number[] => modelsOfBlob.all(digest).map((r) => r.id),
     blobOfGitSha1: (gitSha1: string, size: number): string | undefined => blobOfGit.get(gitSha1, size)?.blob,
   };

@@ -36,10 +36,23 @@ export function createLogRepo(db: Database.Database) {
      VALUES (@ts, @mode, @models, @files, @bytes_hashed, @corrupted, @missing, @orphans, @repaired, @duration_ms, @ok)`,
   );
   const lastVerify = db.prepare<[], VerifyRow>('SELECT * FROM verifies ORDER BY id DESC LIMIT 1');
+  const evictionTotals = db.prepare<[], { n: number; bytes: number }>(
+    'SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM evictions',
+  );
+  const evictionsPerModel = db.prepare<[number, number], { model: string; n: number }>(
+    'SELECT model, COUNT(*) AS n FROM evictions WHERE ts >= ? AND ts <= ? GROUP BY model',
+  );
   return {
     insertEviction: (ts: number, model: string, bytes: number, reason: string): void =>
       void insertEviction.run(ts, model, bytes, reason),
     evictionsSince: (sinceMs = 0): EvictionRow[] => evictionsSince.all(sinceMs),
+    /** Every eviction ever logged: how many, and the bytes they freed. */
+    evictionTotals(): { count: number; bytes: number } {
+      const r = evictionTotals.get()!;
+      return { count: r.n, bytes: r.bytes };
+    },
+    /** Evictions per model with `fromMs <= ts <= toMs`. */
+    evictionsPerModel: (fromMs: number, toMs: number): Array<{ model: string; n: number }> => evictionsPerModel.all(fromMs, toMs),
     insertVerify: (row: NewVerifyRow): number => Number(insertVerify.run(row).lastInsertRowid),
     lastVerify: (): VerifyRow | undefined => lastVerify.get(),
   };

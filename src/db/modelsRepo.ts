@@ -58,6 +58,7 @@ export function createModelsRepo(db: Database.Database) {
     `UPDATE models SET origin = @origin, size = @size, file_count = @file_count, last_access = @last_access,
        pinned = @pinned, state = @state, fetch_ms = @fetch_ms WHERE id = @id`,
   );
+  const sizes = db.prepare<[], { key: string; size: number }>('SELECT key, size FROM models');
   const remove = db.prepare<[number]>('DELETE FROM models WHERE id = ?');
   const setPinned = db.prepare<[number, number]>('UPDATE models SET pinned = ? WHERE id = ?');
   const setState = db.prepare<[string, number]>('UPDATE models SET state = ? WHERE id = ?');
@@ -74,6 +75,8 @@ export function createModelsRepo(db: Database.Database) {
     allTuples: (): ModelTuple[] => allTuples.all(),
     byKey: (key: string): ModelRow | undefined => byKey.get(key),
     byDir: (dir: string): ModelRow | undefined => byDir.get(dir),
+    /** Key and size of every model. */
+    sizes: (): Array<{ key: string; size: number }> => sizes.all(),
     insert: (row: NewModelRow): number => Number(insert.run(row).lastInsertRowid),
     replace: (row: ModelRow): void => void replace.run(row),
     remove: (id: number): void => void remove.run(id),

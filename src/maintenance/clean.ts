@@ -1,5 +1,7 @@
 import { maintenanceOf } from '../cache/maintenanceApi.js';
 import type { Cache, ModelRecord } from '../cache/types.js';
+import { createBlobsRepo } from '../db/blobsRepo.js';
+import { createFilesRepo } from '../db/filesRepo.js';
 import { removeDeadRow, removeEntry, removeOrphanBlob } from './removeOrphans.js';
 import { listEntries, scanOrphans } from './scanOrphans.js';
 import { STALE_MS, type CleanOptions, type CleanResult, type MaintenanceDeps } from './types.js';
@@ -87,14 +89,11 @@ function chooseModels(deps: MaintenanceDeps, o: CleanOptions, corrupted: boolean
 function freedBySimulation(cache: Cache, ids: readonly number[]): Map<number, number> {
   const out = new Map<number, number>();
   if (ids.length === 0) return out;
-  const refs = new Map<string, number>();
-  for (const r of cache.db.prepare('SELECT digest, refcount FROM blobs').all() as Array<{ digest: string; refcount: number }>) {
-    refs.set(r.digest, r.refcount);
-  }
-  const filesOf = cache.db.prepare('SELECT f.blob AS blob, b.size AS size FROM files f JOIN blobs b ON b.digest = f.blob WHERE f.model_id = ?');
+  const refs = new Map(createBlobsRepo(cache.db).refcounts().map((r) => [r.digest, r.refcount]));
+  const files = createFilesRepo(cache.db);
   for (const id of ids) {
     let bytes = 0;
-    for (const f of filesOf.all(id) as Array<{ blob: string; size: number }>) {
+    for (const f of files.blobSizesOfModel(id)) {
       const left = (refs.get(f.blob) ?? 1) - 1;
       refs.set(f.blob, left);
       if (left === 0) bytes += f.size;

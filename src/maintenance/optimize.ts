@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { rollupEvents } from '../accounting/rollup.js';
 import type { Cache } from '../cache/types.js';
 import { maintenanceOf } from '../cache/maintenanceApi.js';
+import { compactIndex } from '../db/compactIndex.js';
 import { removeEntry, removeOrphanBlob } from './removeOrphans.js';
 import { scanOrphans } from './scanOrphans.js';
 import { STALE_MS, type MaintenanceDeps, type OptimizeResult } from './types.js';
@@ -20,7 +21,8 @@ export async function optimize(deps: MaintenanceDeps): Promise<OptimizeResult> {
   const orphans = removeOrphans(deps, now);
   const evicted = evictToLowWatermark(deps);
   const rolled = rollUpEvents(deps, now);
-  compactIndex(cache);
+  cache.flush();
+  compactIndex(cache.db);
   const dbBytesAfter = indexBytes(cache);
 
   const result: OptimizeResult = {
@@ -104,16 +106,6 @@ function evictToLowWatermark(deps: MaintenanceDeps): { models: number; bytes: nu
 function rollUpEvents(deps: MaintenanceDeps, now: number): { rowsRolled: number; daysTouched: number } {
   deps.flushAccounting();
   return rollupEvents(deps.cache.db, { olderThanMs: deps.retentionMs(), now });
-}
-
-/** WAL checkpoint, VACUUM, ANALYZE, then truncate the WAL that VACUUM filled. */
-function compactIndex(cache: Cache): void {
-  cache.flush();
-  const db = cache.db;
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  db.exec('VACUUM');
-  db.exec('ANALYZE');
-  db.pragma('wal_checkpoint(TRUNCATE)');
 }
 
 /** Size of index.db plus its WAL. */

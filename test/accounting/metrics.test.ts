@@ -1,16 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Database from 'better-sqlite3';
-import {
-  collectMetrics,
-  DOWNLOAD_SECONDS_BOUNDS,
-  parsePrometheus,
-  PrometheusParseError,
-  renderPrometheus,
-  sampleValue,
-} from '../../src/accounting/metrics.js';
+import { collectMetrics, DOWNLOAD_SECONDS_BOUNDS, renderPrometheus } from '../../src/accounting/metrics.js';
 import { startRun } from '../../src/accounting/runs.js';
 import { queryStats, zeroStats } from '../../src/accounting/stats.js';
 import { DAY, EXPECTED, insertEvents, MODELS, openTestDb, T0, workload } from './helpers.js';
+import { parsePrometheus, PrometheusParseError, sampleValue } from './parsePrometheus.js';
 
 let t: ReturnType<typeof openTestDb>;
 let db: Database.Database;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrometheus, type ParsedFamily } from '../../src/accounting/metrics.js';
+import { parsePrometheus, type ParsedFamily } from '../accounting/parsePrometheus.js';
 import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { filesUnder, mlxRepo, whisperKitRepo, type RepoSpec } from '../../dev/fixtures/generate.js';
 import { processGone } from './daemon-helpers.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parsePrometheus } from '../../src/accounting/metrics.js';
+import { parsePrometheus } from '../accounting/parsePrometheus.js';
 import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { whisperKitRepo } from '../../dev/fixtures/generate.js';
 import { makeSandbox, type Sandbox } from './harness.js';
