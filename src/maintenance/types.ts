@@ -1,4 +1,5 @@
-import type { Cache, ModelRecord } from '../cache/types.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
+import type { ModelRecord } from '../cache/types.js';
 
 export interface MaintenanceLogger {
   info(o: object, m?: string): void;
@@ -8,7 +9,7 @@ export interface MaintenanceLogger {
 
 /** What the maintenance commands need from their host (the daemon, or the CLI holding the cache lock). */
 export interface MaintenanceDeps {
-  cache: Cache;
+  cache: OpenedCache;
   isLeased: (modelId: number) => boolean;
   clock: () => number;
   logger: MaintenanceLogger;
