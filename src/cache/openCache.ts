@@ -17,8 +17,6 @@ import { sweepTmpDir } from './sweepTmp.js';
 import { createTouches } from './touches.js';
 import type { CacheTotals, SnapshotFile } from './types.js';
 
-export type { CacheLogger, CacheStage } from './cacheHooks.js';
-
 export interface OpenCacheOptions {
   cacheDir: string;
   limitBytes: number;
