@@ -1,5 +1,4 @@
 import type { BlobRef, ExpectedContent, BlobWriter, OpenWriterOptions } from '../store/types.js';
-import { CacheError, ErrorCodes } from '../errors.js';
 import type { Cache } from './types.js';
 
 /** A stored blob as the index knows it. */
@@ -48,7 +47,7 @@ export interface RecoveryReport {
 
 /**
  * Extra members of the cache that `openCache` returns, for maintenance commands (verify, clean,
- * optimize, repair). Get them from a plain `Cache` with `maintenanceOf(cache)`.
+ * optimize, repair) and the service. Code that needs them takes an `OpenedCache`.
  */
 export interface CacheMaintenance {
   /** What start-up recovery did. */
@@ -88,16 +87,5 @@ export interface CacheMaintenance {
   findBlob(expected: ExpectedContent): BlobRef | null;
 }
 
+/** What `openCache` returns: the cache and its maintenance members. */
 export type OpenedCache = Cache & CacheMaintenance;
-
-export function isOpenedCache(cache: Cache): cache is OpenedCache {
-  return typeof (cache as Partial<OpenedCache>).collectGarbage === 'function';
-}
-
-/** The maintenance members of a cache made by openCache. Throws E_INTERNAL for any other Cache. */
-export function maintenanceOf(cache: Cache): OpenedCache {
-  if (!isOpenedCache(cache)) {
-    throw new CacheError(ErrorCodes.INTERNAL, 'this Cache implementation has no maintenance API (use openCache)');
-  }
-  return cache;
-}

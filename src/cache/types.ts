@@ -97,7 +97,7 @@ export interface BlobScope extends BlobSink {
 }
 
 /**
- * The cache library (issue 2). One instance per cache dir per process; the daemon is the only writer
+ * The cache library. One instance per cache dir per process; the daemon is the only writer
  * while it runs. Lookups are served from memory (loaded from the index at open; the tree is never
  * walked at start-up). All index writes of one admission/eviction happen in one transaction.
  */

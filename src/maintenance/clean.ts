@@ -1,5 +1,5 @@
-import { maintenanceOf } from '../cache/maintenanceApi.js';
-import type { Cache, ModelRecord } from '../cache/types.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
+import type { ModelRecord } from '../cache/types.js';
 import { createBlobsRepo } from '../db/blobsRepo.js';
 import { createFilesRepo } from '../db/filesRepo.js';
 import { removeDeadRow, removeEntry, removeOrphanBlob } from './removeOrphans.js';
@@ -43,8 +43,7 @@ export async function clean(deps: MaintenanceDeps, o: CleanOptions): Promise<Cle
     for (const t of scan.temp) act('temp', t.path, t.bytes, () => removeEntry(t.path));
     // Resumable downloads only when asked by name (`--partial`), and never one a download is writing.
     if (o.partial) {
-      const maint = maintenanceOf(cache);
-      for (const t of scan.partials) if (!maint.isLiveTemp(t.path)) act('partial download', t.path, t.bytes, () => removeEntry(t.path));
+      for (const t of scan.partials) if (!cache.isLiveTemp(t.path)) act('partial download', t.path, t.bytes, () => removeEntry(t.path));
     }
     for (const b of scan.blobs) act('blob', b.digest, b.bytes, () => removeOrphanBlob(cache, b));
     for (const d of scan.snapshots) act('snapshot', d.path, d.bytes, () => removeEntry(d.path));
@@ -86,7 +85,7 @@ function chooseModels(deps: MaintenanceDeps, o: CleanOptions, corrupted: boolean
  * Bytes each removal would free, in order: a blob counts for the model whose removal drops its last
  * reference (eviction deletes blobs whose refcount reaches 0).
  */
-function freedBySimulation(cache: Cache, ids: readonly number[]): Map<number, number> {
+function freedBySimulation(cache: OpenedCache, ids: readonly number[]): Map<number, number> {
   const out = new Map<number, number>();
   if (ids.length === 0) return out;
   const refs = new Map(createBlobsRepo(cache.db).refcounts().map((r) => [r.digest, r.refcount]));

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { rollupEvents } from '../accounting/rollup.js';
-import type { Cache } from '../cache/types.js';
-import { maintenanceOf } from '../cache/maintenanceApi.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
 import { compactIndex } from '../db/compactIndex.js';
 import { removeEntry, removeOrphanBlob } from './removeOrphans.js';
 import { scanOrphans } from './scanOrphans.js';
@@ -45,7 +44,7 @@ export async function optimize(deps: MaintenanceDeps): Promise<OptimizeResult> {
 
 /** Every tmp/ entry no writer or admission of this process is using. */
 function sweepTemp(deps: MaintenanceDeps): { bytes: number } {
-  return { bytes: maintenanceOf(deps.cache).sweepTmp().bytes };
+  return { bytes: deps.cache.sweepTmp().bytes };
 }
 
 /**
@@ -58,13 +57,12 @@ function removeOrphans(
   deps: MaintenanceDeps,
   now: number,
 ): { count: number; bytes: number; snapshots: number; snapshotBytes: number } {
-  const maint = maintenanceOf(deps.cache);
-  const gc = maint.collectGarbage();
+  const gc = deps.cache.collectGarbage();
   let count = gc.blobs;
   let bytes = gc.bytes;
   const scan = scanOrphans(deps.cache, { now, staleMs: deps.staleMs ?? STALE_MS });
   for (const b of scan.blobs) {
-    if (b.wellFormed && maint.hasBlob(b.digest)) continue; // held by a download in flight
+    if (b.wellFormed && deps.cache.hasBlob(b.digest)) continue; // held by a download in flight
     if (!removeOrphanBlob(deps.cache, b)) continue;
     count++;
     bytes += b.bytes;
@@ -109,7 +107,7 @@ function rollUpEvents(deps: MaintenanceDeps, now: number): { rowsRolled: number;
 }
 
 /** Size of index.db plus its WAL. */
-function indexBytes(cache: Cache): number {
+function indexBytes(cache: OpenedCache): number {
   let n = 0;
   for (const p of [cache.layout.db, `${cache.layout.db}-wal`]) {
     try {

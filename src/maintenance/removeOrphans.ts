@@ -1,5 +1,4 @@
-import { maintenanceOf } from '../cache/maintenanceApi.js';
-import type { Cache } from '../cache/types.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
 import { lstatOrNull, removeTree } from './fsSafe.js';
 import type { OrphanBlob } from './scanOrphans.js';
 
@@ -9,18 +8,16 @@ import type { OrphanBlob } from './scanOrphans.js';
  * anything else under blobs/ (a stray name, a directory, a symlink) is removed by lstat, links unlinked
  * and never followed. True when it is gone.
  */
-export function removeOrphanBlob(cache: Cache, b: OrphanBlob): boolean {
+export function removeOrphanBlob(cache: OpenedCache, b: OrphanBlob): boolean {
   if (!b.wellFormed) return removeTree(b.path);
-  const maint = maintenanceOf(cache);
-  maint.removeOrphanBlob(b.digest);
-  return !maint.hasBlob(b.digest) && lstatOrNull(b.path) === null;
+  cache.removeOrphanBlob(b.digest);
+  return !cache.hasBlob(b.digest) && lstatOrNull(b.path) === null;
 }
 
 /** Deletes a blob row whose file is gone, only while no file row references it. True when deleted. */
-export function removeDeadRow(cache: Cache, digest: string): boolean {
-  const maint = maintenanceOf(cache);
-  maint.removeOrphanBlob(digest);
-  return !maint.hasBlob(digest);
+export function removeDeadRow(cache: OpenedCache, digest: string): boolean {
+  cache.removeOrphanBlob(digest);
+  return !cache.hasBlob(digest);
 }
 
 /** Removes a temp, quarantine or orphan snapshot entry (tree or file, links not followed). */

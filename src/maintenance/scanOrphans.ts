@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { maintenanceOf } from '../cache/maintenanceApi.js';
-import type { Cache } from '../cache/types.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
 import { isFreshPartial } from '../store/partials.js';
 import { isInside, lstatOrNull, newestMtimeMs, readDirOrEmpty, treeBytes } from './fsSafe.js';
 
@@ -44,10 +43,10 @@ interface BlobRowLite {
  * unreferenced blob rows younger than `staleMs` belong to
  * downloads in progress and are not orphans.
  */
-export function scanOrphans(cache: Cache, o: { now: number; staleMs: number }): OrphanScan {
+export function scanOrphans(cache: OpenedCache, o: { now: number; staleMs: number }): OrphanScan {
   const cutoff = o.now - o.staleMs;
   const rows = new Map<string, BlobRowLite>();
-  for (const b of maintenanceOf(cache).listBlobs()) {
+  for (const b of cache.listBlobs()) {
     rows.set(b.sha256, { digest: b.sha256, refcount: b.refcount, createdAt: b.createdAt });
   }
   const { blobs, present } = walkBlobs(cache.layout.blobs, rows, cutoff);

@@ -1,9 +1,10 @@
-import type { Cache, ModelRecord } from '../cache/types.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
+import type { ModelRecord } from '../cache/types.js';
 import type { Log } from '../logger.js';
 
 /** What the maintenance commands need from their host (the daemon, or the CLI holding the cache lock). */
 export interface MaintenanceDeps {
-  cache: Cache;
+  cache: OpenedCache;
   isLeased: (modelId: number) => boolean;
   clock: () => number;
   logger: Pick<Log, 'info' | 'warn' | 'error'>;

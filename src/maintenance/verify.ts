@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { maintenanceOf } from '../cache/maintenanceApi.js';
 import type { ModelRecord } from '../cache/types.js';
 import { blobPath } from '../store/layout.js';
 import { checkModels, type CheckResult, type ModelCheck } from './checkModels.js';
@@ -115,9 +114,8 @@ async function repair(deps: MaintenanceDeps, s: RepairState): Promise<number> {
     const unrelinked = c.lostBlobs.some((l) => !relinked.has(l.digest));
     if (c.corrupted.length > 0 || c.missing.length > 0 || unrelinked) affected.set(c.model.id, c.model);
   }
-  const maint = maintenanceOf(cache);
   for (const digest of s.check.corruptBlobs) {
-    for (const id of maint.modelsUsingBlob(digest)) {
+    for (const id of cache.modelsUsingBlob(digest)) {
       const m = cache.getModel(id);
       if (m && !affected.has(id)) {
         affected.set(id, m);
@@ -158,8 +156,7 @@ async function repair(deps: MaintenanceDeps, s: RepairState): Promise<number> {
 
 /** Corrupt blobs move to quarantine/<digest>.<ms> (a rename: a link is moved, not followed); users marked damaged. */
 function quarantineBlobs(deps: MaintenanceDeps, digests: Set<string>): void {
-  const maint = maintenanceOf(deps.cache);
-  for (const d of digests) maint.quarantineBlob(d);
+  for (const d of digests) deps.cache.quarantineBlob(d);
 }
 
 /**
@@ -223,7 +220,7 @@ function removeOrphans(deps: MaintenanceDeps, o: OrphanScan, repaired: string[],
 }
 
 function recordVerify(deps: MaintenanceDeps, r: VerifyResult, found: { corrupted: number; missing: number; orphans: number }): void {
-  maintenanceOf(deps.cache).recordVerify({
+  deps.cache.recordVerify({
     ts: deps.clock(),
     mode: r.mode,
     models: r.models.length,

@@ -2,8 +2,8 @@ import { collectMetrics, renderPrometheus } from '../accounting/metrics.js';
 import type { Recorder } from '../accounting/recorder.js';
 import { endRun, startRun } from '../accounting/runs.js';
 import { queryStats, zeroStats } from '../accounting/stats.js';
-import { maintenanceOf } from '../cache/maintenanceApi.js';
-import type { Cache, ModelRecord } from '../cache/types.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
+import type { ModelRecord } from '../cache/types.js';
 import { redactConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
@@ -19,7 +19,7 @@ import type { ModelService } from './modelService.js';
 
 export interface DaemonState {
   config: () => ResolvedConfig;
-  cache: Cache;
+  cache: OpenedCache;
   leases: Leases;
   service: ModelService;
   recorder: Recorder;
@@ -86,7 +86,7 @@ export function findCachedModel(state: DaemonState, text: string): ModelRecord {
 export function metricsOf(state: DaemonState) {
   state.recorder.flush();
   const t = state.cache.totals();
-  const last = maintenanceOf(state.cache).lastVerify();
+  const last = state.cache.lastVerify();
   return collectMetrics(state.cache.db, {
     cacheBytes: t.usedBytes,
     limitBytes: t.limitBytes,
@@ -100,7 +100,7 @@ export function statusOf(state: DaemonState): ResultOf<'status'> {
   state.recorder.flush();
   const t = state.cache.totals();
   const s = queryStats(state.cache.db, { now: state.clock() });
-  const last = maintenanceOf(state.cache).lastVerify();
+  const last = state.cache.lastVerify();
   const cfg = state.config();
   return {
     daemon: {

@@ -1,14 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { maintenanceOf } from '../cache/maintenanceApi.js';
-import type { Cache, ModelRecord, SnapshotFile } from '../cache/types.js';
-import { blobPath } from '../store/layout.js';
+import { createAdmissions, type AdmissionOutcome, type AdmissionSource } from '../cache/admission.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
+import type { ModelRecord, SnapshotFile } from '../cache/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
 import type { BlobSink, ExpectedContent } from '../store/types.js';
-import { faultPoint } from '../faults.js';
-import { matchesFingerprint } from '../cache/fingerprint.js';
 import type { Lease, Leases } from './leases.js';
 
 /** What the service needs from the downloader (src/origin/fetchModel.ts). */
@@ -62,7 +58,7 @@ export interface GetResult {
 }
 
 export interface ModelServiceDeps {
-  cache: Cache;
+  cache: OpenedCache;
   leases: Leases;
   downloader: Downloader;
   /** Ordered origins, tried in turn. Replaced on config reload. */
@@ -79,11 +75,6 @@ export interface ModelServiceDeps {
   shutdownSignal?: AbortSignal;
 }
 
-interface FetchOutcome {
-  model: ModelRecord;
-  bytesDownloaded: number;
-}
-
 const COMMIT_RE = /^[0-9a-f]{40}$/;
 
 /**
@@ -97,7 +88,11 @@ const COMMIT_RE = /^[0-9a-f]{40}$/;
 export function createModelService(deps: ModelServiceDeps) {
   const clock = deps.clock ?? Date.now;
   const { cache, leases } = deps;
-  const flights = new Map<string, Promise<FetchOutcome>>();
+  const admissions = createAdmissions({
+    cache,
+    isLeased: (id) => leases.isLeased(id),
+    onQuarantined: (sha256) => deps.logger?.warn({ blob: sha256 }, 'blob changed behind the cache: quarantined'),
+  });
   const revalidating = new Set<string>();
 
   function served(model: ModelRecord, canon: string, hit: boolean, ctx: GetContext): GetResult {
@@ -139,14 +134,7 @@ export function createModelService(deps: ModelServiceDeps) {
         });
         return out;
       }
-      let leader = false;
-      let flight = flights.get(canon);
-      if (!flight) {
-        leader = true;
-        flight = fetchAndAdmit(ref, canon, ctx).finally(() => flights.delete(canon));
-        flights.set(canon, flight);
-      }
-      const outcome = await waitFor(flight, ctx.signal);
+      const { outcome, leader } = await admissions.ensure(canon, () => prepare(ref, canon, ctx), ctx.signal);
       const hit = outcome.bytesDownloaded === 0;
       const out = served(outcome.model, canon, hit, ctx);
       deps.record({
@@ -193,7 +181,8 @@ export function createModelService(deps: ModelServiceDeps) {
     throw firstError;
   }
 
-  async function fetchAndAdmit(ref: ModelRef, canon: string, ctx: GetContext): Promise<FetchOutcome> {
+  /** The work a flight starts with: resolve the reference (remembering its commit) into what to admit. */
+  async function prepare(ref: ModelRef, canon: string, ctx: GetContext): Promise<AdmissionSource> {
     if (deps.offline()) {
       throw new CacheError(
         ErrorCodes.OFFLINE,
@@ -211,110 +200,39 @@ export function createModelService(deps: ModelServiceDeps) {
       origin: origin.name,
       resolvedAt: clock(),
     });
-    return admitListing(listing, origin, canon, ctx);
+    return sourceOf(listing, origin, canon, ctx);
   }
 
-  async function admitListing(listing: Listing, origin: Origin, canon: string, ctx: GetContext): Promise<FetchOutcome> {
-    const again = cache.lookup(canon);
-    if (again.hit) return { model: again.model, bytesDownloaded: 0 };
-
-    // A damaged snapshot: files whose link is gone or changed are distrusted and fetched again.
-    const key = modelKey(listing);
-    const previous = cache.getModel(key);
-    const suspect = previous ? damagedDigests(previous) : new Set<string>();
-    // Blobs this admission finds or writes stay in the store until it ends, whatever is evicted meanwhile.
-    const scope = cache.blobScope();
-    const sink: BlobSink = {
-      findBlob: (e: ExpectedContent) => {
-        if ((e.sha256 && suspect.has(e.sha256)) || (e.gitSha1 && suspect.has(e.gitSha1))) return null;
-        return scope.findBlob(e);
+  /** The admission of a resolved listing: its files fetched through the downloader into the cache. */
+  function sourceOf(listing: Listing, origin: Origin, canon: string, ctx: GetContext): AdmissionSource {
+    return {
+      ref: canon,
+      repo: listing.ref.repo,
+      subfolder: listing.ref.subfolder,
+      commit: listing.commit,
+      origin: origin.name,
+      files: listing.files.map(expectedOf),
+      fetch: async (sink) => {
+        const res = await deps.downloader.fetchFiles(listing, origin, sink, {
+          signal: deps.shutdownSignal,
+          onProgress: ctx.onProgress ? (p) => ctx.onProgress?.({ model: canon, ...p }) : undefined,
+        });
+        const files: SnapshotFile[] = res.files.map((f) => ({
+          path: f.path,
+          blob: f.sha256,
+          size: f.size,
+          gitSha1: f.gitSha1 || undefined,
+        }));
+        return { files, bytesDownloaded: res.bytesDownloaded, durationMs: res.durationMs };
       },
-      openWriter: (e, o) => scope.openWriter(e, o),
     };
-
-    let reservation: { release(): void } | null = null;
-    try {
-      let needed = 0;
-      for (const f of listing.files) {
-        if (!sink.findBlob(expectedOf(f))) needed += f.size;
-      }
-      cache.makeRoom(needed, (id) => leases.isLeased(id));
-      reservation = cache.reserve(needed);
-      const res = await deps.downloader.fetchFiles(listing, origin, sink, {
-        signal: deps.shutdownSignal,
-        onProgress: ctx.onProgress ? (p) => ctx.onProgress?.({ model: canon, ...p }) : undefined,
-      });
-      const files: SnapshotFile[] = res.files.map((f) => ({
-        path: f.path,
-        blob: f.sha256,
-        size: f.size,
-        gitSha1: f.gitSha1 || undefined,
-      }));
-      faultPoint('before-admit', key);
-      const model = cache.admit({
-        repo: listing.ref.repo,
-        subfolder: listing.ref.subfolder,
-        commit: listing.commit,
-        origin: origin.name,
-        fetchMs: res.bytesDownloaded > 0 ? res.durationMs : (previous?.fetchMs ?? null),
-        files,
-        pinned: previous?.pinned ?? pinnedPredecessor(listing),
-      });
-      return { model, bytesDownloaded: res.bytesDownloaded };
-    } finally {
-      reservation?.release();
-      scope.release();
-    }
-  }
-
-  /** A pin follows a branch to its new commit. */
-  function pinnedPredecessor(listing: Listing): boolean {
-    for (const m of cache.list()) {
-      if (m.repo === listing.ref.repo && m.subfolder === listing.ref.subfolder && m.pinned) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Digests (sha256 and git sha1) of the files of a damaged model that cannot be trusted: the snapshot
-   * link is missing, or it differs from its recorded fingerprint. When the changed snapshot file is the
-   * blob itself (same inode), the blob is corrupt and is moved to quarantine so it cannot be reused.
-   */
-  function damagedDigests(model: ModelRecord): Set<string> {
-    const out = new Set<string>();
-    if (model.state !== 'damaged') return out;
-    for (const f of cache.files(model.id)) {
-      const p = path.join(model.path, ...f.path.split('/'));
-      let st: fs.Stats | null = null;
-      try {
-        st = fs.lstatSync(p);
-      } catch {
-        st = null;
-      }
-      if (matchesFingerprint(st, f) && fs.existsSync(blobPath(cache.layout, f.blob))) continue;
-      out.add(f.blob);
-      if (f.gitSha1) out.add(f.gitSha1);
-      if (st !== null) quarantineIfSameInode(f.blob, st);
-    }
-    return out;
-  }
-
-  /** A changed snapshot file that IS its blob (same inode) means the blob is corrupt: quarantine it (every sharer is marked damaged). */
-  function quarantineIfSameInode(sha256: string, snapshotStat: fs.Stats): void {
-    try {
-      const bst = fs.statSync(blobPath(cache.layout, sha256));
-      if (bst.ino !== snapshotStat.ino || bst.dev !== snapshotStat.dev) return;
-    } catch {
-      return; // already gone: the re-fetch recreates it
-    }
-    if (maintenanceOf(cache).quarantineBlob(sha256)) deps.logger?.warn({ blob: sha256 }, 'blob changed behind the cache: quarantined');
   }
 
   function maybeRevalidate(ref: ModelRef, canon: string): void {
     if (COMMIT_RE.test(ref.revision) || deps.offline()) return;
     const rec = cache.getRef(canon);
     if (!rec || clock() - rec.resolvedAt < deps.revalidateAfterMs()) return;
-    if (revalidating.has(canon) || flights.has(canon)) return;
+    if (revalidating.has(canon) || admissions.isInFlight(canon)) return;
     revalidating.add(canon);
     void (async () => {
       try {
@@ -324,7 +242,7 @@ export function createModelService(deps: ModelServiceDeps) {
           return;
         }
         // Fetch the new commit first; the old snapshot keeps serving until the ref moves.
-        const outcome = await admitListing(listing, origin, `${canon}#revalidate`, {});
+        const outcome: AdmissionOutcome = await admissions.admit(sourceOf(listing, origin, `${canon}#revalidate`, {}));
         cache.putRef({ ...rec, commit: outcome.model.commit, origin: origin.name, resolvedAt: clock() });
         deps.logger?.info({ ref: canon, from: rec.commit, to: listing.commit }, 'branch moved: new snapshot cached');
       } catch (err) {
@@ -335,39 +253,14 @@ export function createModelService(deps: ModelServiceDeps) {
     })();
   }
 
-  return { get, resolve, inFlight: () => flights.size };
+  return { get, resolve, inFlight: admissions.inFlight };
 }
 
 export type ModelService = ReturnType<typeof createModelService>;
-
-export function modelKey(listing: Listing): string {
-  const sub = listing.ref.subfolder ? `:${listing.ref.subfolder}` : '';
-  return `${listing.ref.repo}${sub}@${listing.commit}`;
-}
 
 function expectedOf(f: { size: number; sha256?: string; gitSha1?: string }): ExpectedContent {
   const e: ExpectedContent = { size: f.size };
   if (f.sha256) e.sha256 = f.sha256;
   if (f.gitSha1) e.gitSha1 = f.gitSha1;
   return e;
-}
-
-/** Stops waiting when the caller's signal aborts; the shared work goes on for the others. */
-function waitFor<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(new CacheError(ErrorCodes.SHUTTING_DOWN, 'request cancelled'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CacheError(ErrorCodes.SHUTTING_DOWN, 'request cancelled', { retryable: true }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createRecorder } from '../accounting/recorder.js';
 import { openCache } from '../cache/openCache.js';
-import type { Cache } from '../cache/types.js';
+import type { OpenedCache } from '../cache/maintenanceApi.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
@@ -55,7 +55,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     role: opts.role,
   });
 
-  let cache: Cache;
+  let cache: OpenedCache;
   try {
     cache = openCache({
       cacheDir: config.cacheDir,

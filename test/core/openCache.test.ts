@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { admitFromStreams, type StreamedFile } from '../../src/cache/admitFromStreams.js';
+import { admitFromStreams, type StreamedFile } from './admitFromStreams.js';
 import type { OpenedCache } from '../../src/cache/maintenanceApi.js';
 import { openCache } from '../../src/cache/openCache.js';
 import { CacheError } from '../../src/errors.js';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { admitFromStreams } from '../../src/cache/admitFromStreams.js';
+import { admitFromStreams } from '../core/admitFromStreams.js';
 import type { OpenedCache } from '../../src/cache/maintenanceApi.js';
 import { openCache } from '../../src/cache/openCache.js';
 import type { ModelRecord } from '../../src/cache/types.js';

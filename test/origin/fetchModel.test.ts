@@ -8,7 +8,6 @@ import { filesUnder, sha256Hex, whisperKitRepo, WHISPERKIT_REPO, type RepoFile }
 import { createDownloader, statfsFreeBytes, type DownloaderOptions, type FetchResult } from '../../src/origin/fetchModel.js';
 import { createHuggingFaceOrigin } from '../../src/origin/huggingFace.js';
 import { canonicalRef, parseModelRef } from '../../src/origin/modelRef.js';
-import { createSingleFlight } from '../../src/origin/singleFlight.js';
 import type { Listing, Origin } from '../../src/origin/types.js';
 import { createTempSink, type TempSink } from './tempSink.js';
 
@@ -91,13 +90,18 @@ describe('downloader against the fake Hub', () => {
   });
 
   it('20 concurrent requests through single-flight download each file exactly once', async () => {
-    const flights = createSingleFlight<string, FetchResult>();
+    // Callers of one key share the first caller's run (the service's single flight does the same).
+    const flights = new Map<string, Promise<FetchResult>>();
     const dl = downloader();
-    const fetchModel = () =>
-      flights.run(canonicalRef(REF), async () => {
-        const listing = await origin.resolve(REF);
-        return dl.fetchFiles(listing, origin, sink, {});
-      });
+    const fetchModel = () => {
+      const key = canonicalRef(REF);
+      let p = flights.get(key);
+      if (!p) {
+        p = (async () => dl.fetchFiles(await origin.resolve(REF), origin, sink, {}))();
+        flights.set(key, p);
+      }
+      return p;
+    };
     const results = await Promise.all(Array.from({ length: 20 }, fetchModel));
     for (const r of results) expect(r).toBe(results[0]);
     expectExactFiles(results[0]!);

@@ -1,6 +1,6 @@
-import type { ExpectedContent } from '../store/types.js';
-import { isOpenedCache } from './maintenanceApi.js';
-import type { AdmitRequest, Cache, ModelRecord, SnapshotFile } from './types.js';
+import type { OpenedCache } from '../../src/cache/maintenanceApi.js';
+import type { AdmitRequest, ModelRecord, SnapshotFile } from '../../src/cache/types.js';
+import type { ExpectedContent } from '../../src/store/types.js';
 
 export interface StreamedFile {
   /** relative, '/'-separated */
@@ -10,12 +10,12 @@ export interface StreamedFile {
 }
 
 /**
- * Writes each file through a verifying BlobWriter (skipping the stream when the store already has the
- * content), then admits the model. Any failure aborts the writer in progress (its temp file is removed)
- * and nothing is admitted. Files are written one after another.
+ * Test helper: writes each file through a verifying BlobWriter (skipping the stream when the store
+ * already has the content), then admits the model. Any failure aborts the writer in progress (its temp
+ * file is removed) and nothing is admitted. Files are written one after another.
  */
 export async function admitFromStreams(
-  cache: Cache,
+  cache: OpenedCache,
   meta: Omit<AdmitRequest, 'files'>,
   files: StreamedFile[],
 ): Promise<ModelRecord> {
@@ -26,7 +26,7 @@ export async function admitFromStreams(
       out.push({ path: f.path, blob: found.sha256, size: found.size, gitSha1: found.gitSha1 || undefined });
       continue;
     }
-    const w = isOpenedCache(cache) ? await cache.openWriter(f.expected, f.path) : await cache.openWriter(f.expected);
+    const w = await cache.openWriter(f.expected, f.path);
     try {
       for await (const chunk of f.stream) await w.write(chunk);
       const ref = await w.commit();

@@ -1,0 +1,136 @@
+import { CacheError, ErrorCodes } from '../errors.js';
+import type { Reservations } from '../lru/reservations.js';
+import { planEviction } from '../lru/planEviction.js';
+import { removeSnapshotTree } from '../store/snapshotTree.js';
+import type { Layout } from '../store/layout.js';
+import type { BlobLedger } from './blobLedger.js';
+import type { CacheLogger, OnStage } from './cacheHooks.js';
+import type { IndexRepos } from './indexRepos.js';
+import type { ModelTable } from './modelTable.js';
+import type { Touches } from './touches.js';
+import type { EvictionResult } from './types.js';
+
+/** The size limit and the low watermark (a fraction of it) eviction frees down to; changeable at runtime. */
+export interface Limits {
+  limitBytes: number;
+  lowWatermark: number;
+}
+
+export interface Eviction {
+  /** See Cache.evict. */
+  evict(modelId: number, reason: string): number;
+  /** See Cache.makeRoom. */
+  makeRoom(incomingBytes: number, isLeased: (modelId: number) => boolean): EvictionResult;
+}
+
+/**
+ * Eviction. Invariants: one index transaction removes a model's rows, drops its blob refs, logs the
+ * eviction and inserts an admissions row that marks its snapshot dir in flux until the dir is gone (a
+ * crash in between is repaired by recovery); blobs reaching refcount 0 are deleted unless held.
+ */
+export function createEviction(deps: {
+  layout: Layout;
+  repos: IndexRepos;
+  table: ModelTable;
+  touches: Touches;
+  ledger: BlobLedger;
+  reservations: Reservations;
+  limits: Limits;
+  clock: () => number;
+  log: CacheLogger;
+  onStage?: OnStage | undefined;
+  assertOpen: () => void;
+}): Eviction {
+  const { repos, table, ledger, reservations, limits, clock, log } = deps;
+
+  function evict(modelId: number, reason: string): number {
+    deps.assertOpen();
+    const m = table.live(modelId);
+    if (!m) return 0;
+    const dir = table.dirOf(modelId)!;
+    const zero: string[] = [];
+    let freedEstimate = 0;
+    let intent = 0;
+    repos.db.transaction(() => {
+      const counts = repos.files.blobCounts(modelId);
+      for (const { blob, n } of counts) repos.blobs.addRef(blob, -n);
+      repos.files.removeByModel(modelId);
+      repos.models.remove(modelId);
+      for (const { blob } of counts) {
+        const row = repos.blobs.get(blob);
+        if (row && row.refcount === 0) {
+          zero.push(blob);
+          if (!ledger.isHeld(blob)) freedEstimate += row.size;
+        }
+      }
+      repos.log.insertEviction(clock(), m.key, freedEstimate, reason);
+      intent = repos.admissions.insert(m.key, dir, clock());
+    })();
+    table.forget(modelId);
+    deps.touches.drop(modelId);
+    deps.onStage?.('evict-indexed', m.key);
+    const removed = removeSnapshotTree(deps.layout, dir, (abs, err) =>
+      log.warn('could not remove snapshot dir', { dir: abs, error: err.message }),
+    );
+    if (removed !== null) repos.admissions.remove(intent);
+    const freed = ledger.dropUnreferenced(zero).bytes;
+    log.info('model evicted', { model: m.key, reason, bytes: freed });
+    return freed;
+  }
+
+  function fitsNow(incomingBytes: number): boolean {
+    return ledger.usedBytes + reservations.total + incomingBytes <= limits.limitBytes;
+  }
+
+  function makeRoom(incomingBytes: number, isLeased: (modelId: number) => boolean): EvictionResult {
+    deps.assertOpen();
+    const evicted: EvictionResult['evicted'] = [];
+    let freedBytes = 0;
+    // Unreferenced blobs no one waits for go first: they free space without evicting anything.
+    if (!fitsNow(incomingBytes)) freedBytes += ledger.collectGarbage().bytes;
+    for (let round = 0; ; round++) {
+      const { limitBytes, lowWatermark } = limits;
+      const plan = planEviction({
+        models: [...table.values()].map((m) => ({
+          id: m.id,
+          size: m.size,
+          lastAccess: m.lastAccess,
+          pinned: m.pinned,
+          leased: isLeased(m.id),
+        })),
+        usedBytes: ledger.usedBytes,
+        reservedBytes: reservations.total,
+        incomingBytes,
+        limitBytes,
+        lowWatermark,
+      });
+      if (plan.reason === 'too-large') {
+        throw new CacheError(
+          ErrorCodes.TOO_LARGE,
+          `a model of ${incomingBytes} bytes is larger than the cache limit of ${limitBytes} bytes; raise maxSize`,
+        );
+      }
+      if (!plan.fits || (plan.evict.length === 0 && !fitsNow(incomingBytes))) {
+        const usedBytes = ledger.usedBytes;
+        throw new CacheError(
+          ErrorCodes.NO_SPACE,
+          `cannot make room for ${incomingBytes} bytes under the cache limit of ${limitBytes} bytes: ` +
+            `${usedBytes} used, ${reservations.total} reserved, the rest is pinned or in use`,
+          { details: { incomingBytes, limitBytes, usedBytes, reservedBytes: reservations.total } },
+        );
+      }
+      for (const id of plan.evict) {
+        const m = table.live(id);
+        if (!m) continue;
+        const bytes = evict(id, 'lru');
+        freedBytes += bytes;
+        evicted.push({ id, key: m.key, bytes });
+      }
+      // Shared blobs can free less than planned: plan again with what is left.
+      if (fitsNow(incomingBytes) || round > table.size) break;
+    }
+    return { evicted, freedBytes };
+  }
+
+  return { evict, makeRoom };
+}
