@@ -10,6 +10,15 @@ const MAX_SUBFOLDER = 512;
 const MAX_REMOTE_PATH = 1024;
 const DEFAULT_REVISION = 'main';
 
+/** Where WhisperKit's CoreML variants live, one subfolder each. */
+export const WHISPERKIT_REPO = 'argmaxinc/whisperkit-coreml';
+/**
+ * A bare WhisperKit variant name, as Vocorize names its models (`openai_whisper-tiny`,
+ * `openai_whisper-large-v3-v20240930_626MB`, `distil-whisper_distil-large-v3`): the folder names of
+ * WHISPERKIT_REPO are `<publisher>_<model>`, and these are its publishers.
+ */
+const WHISPERKIT_VARIANT = /^(?:openai_whisper-|distil-whisper_)[A-Za-z0-9._-]+$/;
+
 /** Printable form of untrusted text for an error message (control characters escaped, length capped). */
 function show(text: string): string {
   const capped = text.length > 120 ? `${text.slice(0, 120)}…` : text;
@@ -56,9 +65,11 @@ function checkSubfolder(text: string, sub: string): void {
 }
 
 /**
- * Parses a model reference: an alias from the config first, else `<repo>[@<revision>][:<subfolder>]`.
- * Strict: throws E_BAD_REF naming the bad part, or E_UNKNOWN_MODEL for a single word that is no alias.
- * The revision defaults to `main`; an alias's target is parsed with the same rules (no alias chains).
+ * Parses a model reference: an alias from the config first, then a bare WhisperKit variant name
+ * (`openai_whisper-tiny` is `argmaxinc/whisperkit-coreml@main:openai_whisper-tiny`), else
+ * `<repo>[@<revision>][:<subfolder>]`. A variant name may carry `@<revision>`. Strict: throws E_BAD_REF
+ * naming the bad part, or E_UNKNOWN_MODEL for a single word that is neither. The revision defaults to
+ * `main`; an alias's target is parsed with the same rules (no alias chains).
  */
 export function parseModelRef(text: string, aliases: Record<string, string>): ModelRef {
   if (typeof text !== 'string') throw new CacheError(ErrorCodes.BAD_REF, 'model reference must be a string');
@@ -74,15 +85,26 @@ export function parseModelRef(text: string, aliases: Record<string, string>): Mo
       throw err;
     }
   }
+  const variant = whisperKitVariant(text);
+  if (variant) return parseFull(`${WHISPERKIT_REPO}@${variant.revision}:${variant.name}`);
   if (!text.includes('/') && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(text) && text.length <= MAX_REPO_PART) {
     const known = Object.keys(aliases).sort();
     const list = known.length > 0 ? `known aliases: ${known.join(', ')}` : 'no aliases are configured';
     throw new CacheError(
       ErrorCodes.UNKNOWN_MODEL,
-      `unknown model ${show(text)}: not an alias and not a full reference org/name[@revision][:subfolder] (${list})`,
+      `unknown model ${show(text)}: not an alias, not a WhisperKit variant (openai_whisper-…, distil-whisper_…) ` +
+        `and not a full reference org/name[@revision][:subfolder] (${list})`,
     );
   }
   return parseFull(text);
+}
+
+function whisperKitVariant(text: string): { name: string; revision: string } | null {
+  if (text.includes('/') || text.includes(':')) return null;
+  const at = text.indexOf('@');
+  const name = at >= 0 ? text.slice(0, at) : text;
+  if (name.length > MAX_SUBFOLDER || !WHISPERKIT_VARIANT.test(name)) return null;
+  return { name, revision: at >= 0 ? text.slice(at + 1) : DEFAULT_REVISION };
 }
 
 function parseFull(text: string): ModelRef {

@@ -80,6 +80,21 @@ describe('parseModelRef', () => {
     expect(() => parseModelRef('broken', aliases)).toThrow(/alias "broken"/);
   });
 
+  it.each([
+    ['openai_whisper-tiny', 'main', 'openai_whisper-tiny'],
+    ['openai_whisper-large-v3-v20240930_626MB', 'main', 'openai_whisper-large-v3-v20240930_626MB'],
+    ['distil-whisper_distil-large-v3', 'main', 'distil-whisper_distil-large-v3'],
+    ['openai_whisper-base@v0.9', 'v0.9', 'openai_whisper-base'],
+  ])('a bare WhisperKit variant %s resolves into argmaxinc/whisperkit-coreml without an alias', (text, revision, subfolder) => {
+    expect(parseModelRef(text, {})).toEqual({ repo: 'argmaxinc/whisperkit-coreml', revision, subfolder });
+  });
+
+  it('an alias still wins over a variant name, and other single words stay unknown with a hint', () => {
+    expect(parseModelRef('openai_whisper-tiny', { 'openai_whisper-tiny': 'org/pinned@abc' })).toEqual({ repo: 'org/pinned', revision: 'abc', subfolder: null });
+    expect(() => parseModelRef('whisper_tiny', {})).toThrow(/not a WhisperKit variant \(openai_whisper-…, distil-whisper_…\)/);
+    expect(codeOf(() => parseModelRef('openai_whisper-tiny@..', {}))).toBe(ErrorCodes.BAD_REF);
+  });
+
   it('does not treat prototype names as aliases', () => {
     expect(codeOf(() => parseModelRef('constructor', {}))).toBe(ErrorCodes.UNKNOWN_MODEL);
   });
