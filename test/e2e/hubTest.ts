@@ -18,6 +18,10 @@ export type MakeSandbox = (options?: HubSandboxOptions) => Sandbox;
  *   The Hub's counters are reset before any test that asks for `sandbox` or `sb` runs.
  * - `sb`: the test's own sandbox, made from `sandboxOptions` (default: every alias of ALIASES).
  *   A file sets its options once with `hubTest.extend('sandboxOptions', { ... })`.
+ * - `fileSb`: one sandbox shared by every test of the file (they run in order and build on each
+ *   other's state), made from `fileSandboxOptions` (set with
+ *   `hubTest.extend('fileSandboxOptions', { scope: 'file' }, { ... })`) and cleaned up after the
+ *   file's afterAll hooks. File-level hooks get it too: `it.beforeAll(async ({ fileSb }) => ...)`.
  */
 export const hubTest = test
   .extend('hub', { scope: 'file' }, async ({}, { onCleanup }): Promise<FakeHub> => {
@@ -38,4 +42,10 @@ export const hubTest = test
       return s;
     };
   })
-  .extend('sb', async ({ sandbox, sandboxOptions }): Promise<Sandbox> => sandbox(sandboxOptions));
+  .extend('sb', async ({ sandbox, sandboxOptions }): Promise<Sandbox> => sandbox(sandboxOptions))
+  .extend('fileSandboxOptions', { scope: 'file' }, { models: { ...ALIASES } } as HubSandboxOptions)
+  .extend('fileSb', { scope: 'file' }, async ({ hub, fileSandboxOptions }, { onCleanup }): Promise<Sandbox> => {
+    const s = makeSandbox({ ...fileSandboxOptions, endpoint: hub.endpoint });
+    onCleanup(() => s.cleanup());
+    return s;
+  });
