@@ -3,15 +3,9 @@ import path from 'node:path';
 import { describe, expect } from 'vitest';
 import { parsePrometheus, type ParsedFamily } from '../../src/accounting/metrics.js';
 import { filesUnder, mlxRepo, whisperKitRepo, type RepoSpec } from '../../dev/fixtures/generate.js';
-import { processGone } from './daemon-helpers.js';
+import { noDaemon } from './daemon-helpers.js';
 import { daemonPid, waitFor, type Sandbox } from './harness.js';
 import { hubTest } from './hubTest.js';
-
-/** No live daemon holds the cache (a stopped daemon may linger as a zombie until PID 1 reaps it). */
-function noDaemon(cacheDir: string): boolean {
-  const pid = daemonPid(cacheDir);
-  return pid === null || processGone(pid);
-}
 
 /**
  * Issue 6 "Done when", through the real daemon and CLI: a scripted workload of 40 gets over 3 models with
