@@ -8,7 +8,7 @@ import { daemonPid, waitFor, type Sandbox } from './harness.js';
 import { hubTest } from './hubTest.js';
 
 /**
- * Issue 6 "Done when", through the real daemon and CLI: a scripted workload of 40 gets over 3 models with
+ * Accounting through the real daemon and CLI: a scripted workload of 40 gets over 3 models with
  * known outcomes; stats exact (and the same after a daemon restart); two overlapping runs accounted
  * apart; Prometheus text that parses and agrees with stats; reports; `stats --zero` keeps history.
  * The tests of this file share one sandbox and run in order.

@@ -7,7 +7,7 @@ import { CLI, type Sandbox } from './harness.js';
 import { hubTest } from './hubTest.js';
 
 /**
- * The benchmarker through the real CLI and daemon (issue 7): a suite that gets a model with the CLI runs
+ * The benchmarker through the real CLI and daemon: a suite that gets a model with the CLI runs
  * inside a run scope (it inherits VOCORIZE_CACHE_RUN and `get` reads it), so the report's cache section
  * shows that suite's miss and hits only — not the gets other clients make at the same time.
  */

@@ -6,7 +6,7 @@ import { ALIASES, getJson } from './daemon-helpers.js';
 import { makeSandbox } from './harness.js';
 import { hubTest } from './hubTest.js';
 
-/** The CLI contract existing Vocorize scripts depend on (DESIGN §7, reference/vocorize-callers.md). */
+/** The CLI contract existing Vocorize scripts depend on. */
 
 const SHIM = path.resolve(import.meta.dirname, '../../scripts/cache-manager.sh');
 

@@ -10,7 +10,7 @@ import { daemonPid, waitFor, type Sandbox } from './harness.js';
 import { hubTest } from './hubTest.js';
 
 /**
- * verify / clean / optimize / restore / import through the real daemon and CLI (issue 5), and verify,
+ * verify / clean / optimize / restore / import through the real daemon and CLI, and verify,
  * clean, optimize and import in direct mode (`--no-autostart`, no daemon: the CLI holds the cache lock).
  */
 

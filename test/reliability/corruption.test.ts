@@ -9,7 +9,7 @@ import { hubTest as it } from '../e2e/hubTest.js';
 import { killDaemon, readIndex, v1, walk } from './helpers.js';
 
 /**
- * Corruption behind the daemon's back (DESIGN §10): each is detected (verify exits 1 naming it, or the
+ * Corruption behind the daemon's back: each is detected (verify exits 1 naming it, or the
  * watcher marks the model damaged) and none is served as a hit: the next get after detection returns
  * files whose bytes match the origin.
  */
