@@ -2,11 +2,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { afterEach, beforeEach } from 'vitest';
 import { MIGRATIONS } from '../../src/db/migrations.js';
 import type { RequestRecord } from '../../src/accounting/recorder.js';
 
+/** A migrated index file in its own temp dir; `cleanup` closes it (if still open) and removes the dir. */
+export interface TestDb {
+  db: Database.Database;
+  dir: string;
+  file: string;
+  cleanup: () => void;
+}
+
 /** A real SQLite file in a fresh temp dir with every migration applied (as openIndex would). */
-export function openTestDb(): { db: Database.Database; dir: string; file: string; cleanup: () => void } {
+export function openTestDb(): TestDb {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-acct-'));
   const file = path.join(dir, 'index.db');
   const db = new Database(file);
@@ -25,6 +34,37 @@ export function openTestDb(): { db: Database.Database; dir: string; file: string
     cleanup: () => {
       if (db.open) db.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A fresh test DB for each test of the calling file (or describe block): opened in beforeEach,
+ * cleaned up in afterEach. The returned view reads the current test's DB, so it is valid only
+ * inside tests and hooks.
+ */
+export function useTestDb(): Readonly<Omit<TestDb, 'cleanup'>> {
+  let current: TestDb | undefined;
+  beforeEach(() => {
+    current = openTestDb();
+  });
+  afterEach(() => {
+    current?.cleanup();
+    current = undefined;
+  });
+  const live = (): TestDb => {
+    if (!current) throw new Error('the test DB exists only while a test runs');
+    return current;
+  };
+  return {
+    get db() {
+      return live().db;
+    },
+    get dir() {
+      return live().dir;
+    },
+    get file() {
+      return live().file;
     },
   };
 }

@@ -1,17 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
 import { createRecorder } from '../../src/accounting/recorder.js';
-import { openTestDb, T0, workload } from './helpers.js';
+import { T0, useTestDb, workload } from './helpers.js';
 
-let t: ReturnType<typeof openTestDb>;
-let db: Database.Database;
-beforeEach(() => {
-  t = openTestDb();
-  db = t.db;
-});
-afterEach(() => t.cleanup());
+const t = useTestDb();
 
-const rows = () => (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+const rows = () => (t.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
 
 async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -23,7 +16,7 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
 
 describe('recorder', () => {
   it('buffers until the batch is full, then writes the whole batch at once', () => {
-    const rec = createRecorder(db, { flushIntervalMs: 3_600_000, flushBatch: 10, clock: () => T0 });
+    const rec = createRecorder(t.db, { flushIntervalMs: 3_600_000, flushBatch: 10, clock: () => T0 });
     const w = workload();
     for (const e of w.slice(0, 9)) rec.record(e);
     expect(rec.pending()).toBe(9);
@@ -43,12 +36,12 @@ describe('recorder', () => {
   });
 
   it('writes what it was given: fields, defaults from the clock, clamped numbers', () => {
-    const rec = createRecorder(db, { flushIntervalMs: 3_600_000, flushBatch: 100, clock: () => T0 + 123 });
+    const rec = createRecorder(t.db, { flushIntervalMs: 3_600_000, flushBatch: 100, clock: () => T0 + 123 });
     rec.record({ model: 'm@1', outcome: 'hit', bytesServed: 10, bytesDownloaded: 0, durationMs: 0.25, client: 'ci', run: 'run-x', savedMs: 900 });
     rec.record({ model: 'm@1', outcome: 'miss', bytesServed: 10, bytesDownloaded: 10, durationMs: Number.NaN, savedMs: 900 });
     rec.record({ ts: T0, model: 'ref', outcome: 'error', bytesServed: -5, bytesDownloaded: 0, durationMs: 3, errorCode: 'E_OFFLINE', client: '' });
     rec.flush();
-    const got = db.prepare('SELECT ts, model, outcome, bytes_served, duration_ms, client, run_id, error_code, saved_ms FROM events ORDER BY id').all();
+    const got = t.db.prepare('SELECT ts, model, outcome, bytes_served, duration_ms, client, run_id, error_code, saved_ms FROM events ORDER BY id').all();
     expect(got).toEqual([
       { ts: T0 + 123, model: 'm@1', outcome: 'hit', bytes_served: 10, duration_ms: 0.25, client: 'ci', run_id: 'run-x', error_code: null, saved_ms: 900 },
       // saved time belongs to hits only; a NaN duration becomes 0
@@ -59,7 +52,7 @@ describe('recorder', () => {
   });
 
   it('flushes on its (unref-ed) timer', async () => {
-    const rec = createRecorder(db, { flushIntervalMs: 20, flushBatch: 1000, clock: () => T0 });
+    const rec = createRecorder(t.db, { flushIntervalMs: 20, flushBatch: 1000, clock: () => T0 });
     for (const e of workload().slice(0, 5)) rec.record(e);
     expect(rows()).toBe(0);
     await until(() => rows() === 5);
@@ -68,12 +61,12 @@ describe('recorder', () => {
   });
 
   it('a failed flush loses nothing: the events stay buffered and go in with the next flush', () => {
-    const rec = createRecorder(db, { flushIntervalMs: 3_600_000, flushBatch: 1000, clock: () => T0 });
+    const rec = createRecorder(t.db, { flushIntervalMs: 3_600_000, flushBatch: 1000, clock: () => T0 });
     for (const e of workload().slice(0, 7)) rec.record(e);
-    db.exec('ALTER TABLE events RENAME TO events_away');
+    t.db.exec('ALTER TABLE events RENAME TO events_away');
     expect(() => rec.flush()).toThrow();
     expect(rec.pending()).toBe(7);
-    db.exec('ALTER TABLE events_away RENAME TO events');
+    t.db.exec('ALTER TABLE events_away RENAME TO events');
     rec.flush();
     expect(rec.pending()).toBe(0);
     expect(rows()).toBe(7);

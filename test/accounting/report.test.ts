@@ -1,41 +1,34 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { buildReport, renderReportHtml, renderReportJson, renderReportMarkdown, type ReportData } from '../../src/accounting/report.js';
 import { startRun } from '../../src/accounting/runs.js';
 import { GRADE_RULE, gradeOf } from '../../src/accounting/statsMath.js';
-import { DAY, EXPECTED, HOUR, insertEvents, insertModel, MODELS, openTestDb, T0, workload } from './helpers.js';
+import { DAY, EXPECTED, HOUR, insertEvents, insertModel, MODELS, T0, useTestDb, workload } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const NOW = T0 + 4 * DAY;
 const TARGETS = { hitRate: 0.8, lookupMs: 1000 };
 
-let t: ReturnType<typeof openTestDb>;
-let db: Database.Database;
-beforeEach(() => {
-  t = openTestDb();
-  db = t.db;
-});
-afterEach(() => t.cleanup());
+const t = useTestDb();
 
 /** The workload, two of its models still cached (large was evicted once), and a hostile model name. */
 function seed(): void {
-  insertModel(db, { ...MODELS.tiny, lastAccess: NOW - HOUR });
-  insertModel(db, { ...MODELS.base, lastAccess: NOW - 2 * HOUR });
-  insertEvents(db, workload());
-  insertEvents(db, [
+  insertModel(t.db, { ...MODELS.tiny, lastAccess: NOW - HOUR });
+  insertModel(t.db, { ...MODELS.base, lastAccess: NOW - 2 * HOUR });
+  insertEvents(t.db, workload());
+  insertEvents(t.db, [
     { ts: T0 + 3 * DAY, model: '<script>alert(1)</script>@x', outcome: 'miss', bytesServed: 5e6, bytesDownloaded: 5e6, durationMs: 900 },
   ]);
-  db.prepare(`INSERT INTO evictions (ts, model, bytes, reason) VALUES (?, ?, ?, 'lru')`).run(T0 + 2 * DAY, MODELS.large.key, MODELS.large.size);
+  t.db.prepare(`INSERT INTO evictions (ts, model, bytes, reason) VALUES (?, ?, ?, 'lru')`).run(T0 + 2 * DAY, MODELS.large.key, MODELS.large.size);
 }
 
 describe('report data', () => {
   it('summarises against the targets and grades by the written rule', () => {
     seed();
-    const d = buildReport(db, { now: NOW, targets: TARGETS });
+    const d = buildReport(t.db, { now: NOW, targets: TARGETS });
     expect(d.summary).toMatchObject({ hits: 33, misses: 5, errors: 3, requests: 41, bytesAvoided: EXPECTED.bytesAvoided, timeSavedMs: EXPECTED.timeSavedMs });
     expect(d.summary.hitRate).toBeCloseTo(33 / 38, 12);
     expect(d.summary.hitRatePass).toBe(true); // 86.8% >= 80%
@@ -68,12 +61,12 @@ describe('report data', () => {
 
   it('a run-scoped report counts only that run', () => {
     seed();
-    const run = startRun(db, { label: 'nightly', now: NOW });
-    insertEvents(db, [
+    const run = startRun(t.db, { label: 'nightly', now: NOW });
+    insertEvents(t.db, [
       { ts: NOW + 1, model: MODELS.tiny.key, outcome: 'hit', bytesServed: 40e6, bytesDownloaded: 0, durationMs: 0.3, run: run.id, savedMs: 2000 },
       { ts: NOW + 2, model: MODELS.base.key, outcome: 'hit', bytesServed: 150e6, bytesDownloaded: 0, durationMs: 0.3, run: run.id, savedMs: 5000 },
     ]);
-    const d = buildReport(db, { now: NOW + 10, run: run.id, targets: TARGETS });
+    const d = buildReport(t.db, { now: NOW + 10, run: run.id, targets: TARGETS });
     expect(d.summary).toMatchObject({ requests: 2, hits: 2, hitRate: 1, grade: 'A', bytesAvoided: 190e6, timeSavedMs: 7000 });
     expect(renderReportMarkdown(d)).toContain(`run ${run.id} "nightly"`);
   });
@@ -82,7 +75,7 @@ describe('report data', () => {
 describe('report renderers', () => {
   it('Markdown has the summary and the per-model table, sizes in decimal units', () => {
     seed();
-    const md = renderReportMarkdown(buildReport(db, { now: NOW, targets: TARGETS }));
+    const md = renderReportMarkdown(buildReport(t.db, { now: NOW, targets: TARGETS }));
     expect(md).toContain('## Executive summary');
     expect(md).toContain('**Grade: C**');
     expect(md).toMatch(/\| Hit rate \| 86\.8% \| >= 80\.0% \| PASS \|/);
@@ -96,7 +89,7 @@ describe('report renderers', () => {
   });
 
   it('an empty scope renders without a grade and says so', () => {
-    const d = buildReport(db, { now: NOW, targets: TARGETS });
+    const d = buildReport(t.db, { now: NOW, targets: TARGETS });
     expect(d.summary.grade).toBeNull();
     expect(d.summary.hitRatePass).toBeNull();
     expect(renderReportMarkdown(d)).toContain('No requests in scope.');
@@ -107,7 +100,7 @@ describe('report renderers', () => {
 
   it('JSON is the data, parseable', () => {
     seed();
-    const d = buildReport(db, { now: NOW, targets: TARGETS });
+    const d = buildReport(t.db, { now: NOW, targets: TARGETS });
     const back = JSON.parse(renderReportJson(d)) as ReportData;
     expect(back.summary.hits).toBe(33);
     expect(back.models).toHaveLength(d.models.length);
@@ -115,7 +108,7 @@ describe('report renderers', () => {
 
   it('HTML is self-contained: no script, no external reference, all text escaped', () => {
     seed();
-    const html = renderReportHtml(buildReport(db, { now: NOW, targets: TARGETS }));
+    const html = renderReportHtml(buildReport(t.db, { now: NOW, targets: TARGETS }));
     expect(html).not.toMatch(/<script/i);
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;@x');
     // Every URL-ish attribute is inline data; the only http URL is the SVG namespace identifier.
@@ -133,7 +126,7 @@ describe('report renderers', () => {
     async () => {
       seed();
       const file = path.join(t.dir, 'report.html');
-      fs.writeFileSync(file, renderReportHtml(buildReport(db, { now: NOW, targets: TARGETS })));
+      fs.writeFileSync(file, renderReportHtml(buildReport(t.db, { now: NOW, targets: TARGETS })));
       const browser = await chromium.launch({
         executablePath: CHROMIUM,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

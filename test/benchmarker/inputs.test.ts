@@ -1,20 +1,14 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nextBaseline, readBaseline, writeBaseline } from '../../src/benchmarker/baseline.js';
 import { appendHistory, readHistory, type HistoryEntry } from '../../src/benchmarker/history.js';
 import { parseSuiteFlag, selectSuites } from '../../src/benchmarker/selectSuites.js';
 import { spreadOf } from '../../src/benchmarker/spread.js';
 import { suite } from './helpers.js';
+import { useTempDir } from '../support/useTempDir.js';
 
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-'));
-});
-afterEach(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir();
 
 describe('parseSuiteFlag / selectSuites', () => {
   it.each([
@@ -49,7 +43,7 @@ describe('parseSuiteFlag / selectSuites', () => {
 
 describe('baseline file', () => {
   it('writes and reads back; a run only replaces the suites that ran cleanly', () => {
-    const file = path.join(dir, 'sub', 'performance_baseline.json');
+    const file = path.join(tmp.path, 'sub', 'performance_baseline.json');
     expect(readBaseline(file)).toEqual({ baseline: null, problem: null });
     const machine = { os: 'Linux', release: '6', arch: 'x64', cpus: 2, cpuModel: null, nodeVersion: 'v20', totalMemoryBytes: 1e9 };
     const ok = { name: 'a', ok: true, time: { median: 100, min: 90, max: 120 }, measurements: [{}, {}, {}], peakRss: { median: 5e6, min: 5e6, max: 6e6 } };
@@ -73,7 +67,7 @@ describe('baseline file', () => {
     ['{"timestamp": "t"}', /not a baseline/],
     ['not json', /not valid JSON/],
   ])('%s is ignored with a named problem', (text, problem) => {
-    const file = path.join(dir, 'performance_baseline.json');
+    const file = path.join(tmp.path, 'performance_baseline.json');
     fs.writeFileSync(file, text);
     const r = readBaseline(file);
     expect(r.baseline).toBeNull();
@@ -84,7 +78,7 @@ describe('baseline file', () => {
 
 describe('history.jsonl', () => {
   it('appends one line per run and skips lines that do not parse', () => {
-    const file = path.join(dir, 'history.jsonl');
+    const file = path.join(tmp.path, 'history.jsonl');
     const e = (id: string): HistoryEntry => ({ reportId: id, createdAt: id, commit: null, branch: null, quick: false, grade: 'A', suites: { s: { ok: true, medianMs: 1, minMs: 1, maxMs: 1, peakRssBytes: null } }, cache: null });
     appendHistory(file, e('1'));
     fs.appendFileSync(file, '{"half": \n\n{"reportId": 3}\n');
@@ -92,7 +86,7 @@ describe('history.jsonl', () => {
     const h = readHistory(file);
     expect(h.entries.map((x) => x.reportId)).toEqual(['1', '2']);
     expect(h.skipped).toBe(2);
-    expect(readHistory(path.join(dir, 'none.jsonl'))).toEqual({ entries: [], skipped: 0 });
+    expect(readHistory(path.join(tmp.path, 'none.jsonl'))).toEqual({ entries: [], skipped: 0 });
   });
 });
 

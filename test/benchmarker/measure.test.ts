@@ -1,16 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { measureCommand, parseTimes } from '../../src/benchmarker/measure.js';
+import { useTempDir } from '../support/useTempDir.js';
 
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-'));
-});
-afterEach(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir();
 
 const env = (): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
 const node = JSON.stringify(process.execPath);
@@ -19,9 +13,9 @@ describe('measureCommand', () => {
   it('times a sleeping command and captures its output and exit code in the log', async () => {
     const m = await measureCommand({
       command: 'echo hello-out; echo hello-err >&2; sleep 0.2; exit 3',
-      cwd: dir,
+      cwd: tmp.path,
       env: env(),
-      logPath: path.join(dir, 'logs', 'a.log'),
+      logPath: path.join(tmp.path, 'logs', 'a.log'),
     });
     expect(m.exitCode).toBe(3);
     expect(m.signal).toBeNull();
@@ -38,9 +32,9 @@ describe('measureCommand', () => {
     // sh -> sh -> node: the allocation happens two levels below the measured shell.
     const m = await measureCommand({
       command: `sh -c '${node.replaceAll("'", '')} -e "const b = Buffer.alloc(200e6, 1); setTimeout(() => b.length, 400)"'`,
-      cwd: dir,
+      cwd: tmp.path,
       env: env(),
-      logPath: path.join(dir, 'b.log'),
+      logPath: path.join(tmp.path, 'b.log'),
     });
     expect(m.exitCode).toBe(0);
     expect(m.rssSamples).toBeGreaterThan(0);
@@ -52,9 +46,9 @@ describe('measureCommand', () => {
     const m = await measureCommand({
       // Spin until this process itself has used 300 ms of CPU (robust on a loaded machine).
       command: `${node} -e "let x = 0; while (process.cpuUsage().user < 300e3) x++"`,
-      cwd: dir,
+      cwd: tmp.path,
       env: env(),
-      logPath: path.join(dir, 'c.log'),
+      logPath: path.join(tmp.path, 'c.log'),
     });
     expect(m.exitCode).toBe(0);
     expect(m.userMs).not.toBeNull();
@@ -64,23 +58,23 @@ describe('measureCommand', () => {
   it('passes env and cwd, and does not leak the wrapper fd 3 to the command', async () => {
     const m = await measureCommand({
       command: 'echo "run=$VOCORIZE_CACHE_RUN pwd=$(pwd)"; if { true >&3; } 2>/dev/null; then echo fd3-open; else echo fd3-closed; fi',
-      cwd: dir,
+      cwd: tmp.path,
       env: { ...env(), VOCORIZE_CACHE_RUN: 'run-x' },
-      logPath: path.join(dir, 'd.log'),
+      logPath: path.join(tmp.path, 'd.log'),
     });
     const log = fs.readFileSync(m.logPath, 'utf8');
     expect(log).toContain('run=run-x');
-    expect(log).toContain(`pwd=${fs.realpathSync(dir)}`);
+    expect(log).toContain(`pwd=${fs.realpathSync(tmp.path)}`);
     expect(log).toContain('fd3-closed');
   });
 
   it('kills the whole process group on timeout', async () => {
-    const marker = path.join(dir, 'survived');
+    const marker = path.join(tmp.path, 'survived');
     const m = await measureCommand({
       command: `(sleep 1.5; touch ${marker}) & sleep 5`,
-      cwd: dir,
+      cwd: tmp.path,
       env: env(),
-      logPath: path.join(dir, 'e.log'),
+      logPath: path.join(tmp.path, 'e.log'),
       timeoutMs: 200,
     });
     expect(m.timedOut).toBe(true);
@@ -91,11 +85,11 @@ describe('measureCommand', () => {
   });
 
   it('passes a SIGTERM sent to the benchmarker on to the command\'s whole process group', async () => {
-    const marker = path.join(dir, 'survived');
+    const marker = path.join(tmp.path, 'survived');
     const keep = (): void => undefined; // another listener: the forwarder must not re-raise and end the test worker
     process.on('SIGTERM', keep);
     try {
-      const running = measureCommand({ command: `(sleep 1; touch '${marker}') & sleep 5`, cwd: dir, env: env(), logPath: path.join(dir, 'g.log') });
+      const running = measureCommand({ command: `(sleep 1; touch '${marker}') & sleep 5`, cwd: tmp.path, env: env(), logPath: path.join(tmp.path, 'g.log') });
       await new Promise((r) => setTimeout(r, 200));
       process.emit('SIGTERM', 'SIGTERM');
       const m = await running;
@@ -119,7 +113,7 @@ describe('measureCommand', () => {
         cb();
       },
     });
-    const m = await measureCommand({ command: 'echo visible', cwd: dir, env: env(), logPath: path.join(dir, 'f.log'), echo });
+    const m = await measureCommand({ command: 'echo visible', cwd: tmp.path, env: env(), logPath: path.join(tmp.path, 'f.log'), echo });
     expect(Buffer.concat(chunks).toString()).toContain('visible');
     await new Promise((r) => setTimeout(r, 50));
     expect(fs.readFileSync(m.logPath, 'utf8')).toContain('visible');

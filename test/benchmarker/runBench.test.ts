@@ -1,22 +1,18 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { renderBenchSummary, runBench } from '../../src/benchmarker/benchCommand.js';
 import { benchReportJsonSchema, parseBenchReport } from '../../src/benchmarker/reportSchema.js';
 import type { CacheRunPort } from '../../src/benchmarker/types.js';
 import { CacheError, ErrorCodes } from '../../src/errors.js';
 import { checkJsonSchema } from './jsonSchemaCheck.js';
 import { getModelCommand, MODEL_BYTES, NODE, RecordingPort, stepClock, suite } from './helpers.js';
+import { useTempDir } from '../support/useTempDir.js';
 
-let dir: string;
+const tmp = useTempDir();
 let out: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-'));
-  out = path.join(dir, 'performance-reports');
-});
-afterEach(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
+  out = path.join(tmp.path, 'performance-reports');
 });
 
 const readJson = (p: string): unknown => JSON.parse(fs.readFileSync(p, 'utf8'));
@@ -25,11 +21,11 @@ describe('runBench measuring real suites', () => {
   it('measures a 0.2 s suite at 0.2–0.5 s and an allocating suite above what it allocated; writes a valid report', async () => {
     const res = await runBench({
       suites: {
-        sleep: suite('sleep 0.2', { runs: 3, cwd: dir }),
-        alloc: suite(`${NODE} -e "const b = Buffer.alloc(200e6, 1); setTimeout(() => b.length, 300)"`, { cwd: dir }),
+        sleep: suite('sleep 0.2', { runs: 3, cwd: tmp.path }),
+        alloc: suite(`${NODE} -e "const b = Buffer.alloc(200e6, 1); setTimeout(() => b.length, 300)"`, { cwd: tmp.path }),
       },
       outDir: out,
-      cwd: dir,
+      cwd: tmp.path,
       port: null,
       clock: stepClock(),
     });
@@ -79,20 +75,20 @@ describe('runBench measuring real suites', () => {
   });
 
   it('runs each suite inside its own run scope and shows that run’s cache numbers', async () => {
-    const port = new RecordingPort(dir);
+    const port = new RecordingPort(tmp.path);
     const res = await runBench({
       suites: {
-        first: suite(getModelCommand(dir), { runs: 3, cwd: dir }),
-        second: suite(getModelCommand(dir), { runs: 2, cwd: dir }),
+        first: suite(getModelCommand(tmp.path), { runs: 3, cwd: tmp.path }),
+        second: suite(getModelCommand(tmp.path), { runs: 2, cwd: tmp.path }),
       },
       outDir: out,
-      cwd: dir,
+      cwd: tmp.path,
       port,
       clock: stepClock(),
     });
     expect(res.exitCode).toBe(0);
     // The env arrived: every run of a suite saw that suite's run id.
-    const seen = fs.readFileSync(path.join(dir, 'seen-runs'), 'utf8').trim().split('\n');
+    const seen = fs.readFileSync(path.join(tmp.path, 'seen-runs'), 'utf8').trim().split('\n');
     expect(seen).toEqual(['run-test-1', 'run-test-1', 'run-test-1', 'run-test-2', 'run-test-2']);
     // Each scope was started before and ended after its suite, then read.
     expect(port.calls).toEqual([
@@ -131,8 +127,8 @@ describe('runBench measuring real suites', () => {
       endRun: async () => undefined,
       runStats: async () => null,
     };
-    const marker = path.join(dir, 'ran');
-    const res = await runBench({ suites: { s: suite(`echo "[$VOCORIZE_CACHE_RUN]" > '${marker}'`, { cwd: dir }) }, outDir: out, cwd: dir, port: failing, env: { PATH: process.env.PATH }, clock: stepClock() });
+    const marker = path.join(tmp.path, 'ran');
+    const res = await runBench({ suites: { s: suite(`echo "[$VOCORIZE_CACHE_RUN]" > '${marker}'`, { cwd: tmp.path }) }, outDir: out, cwd: tmp.path, port: failing, env: { PATH: process.env.PATH }, clock: stepClock() });
     expect(res.exitCode).toBe(0);
     expect(fs.readFileSync(marker, 'utf8').trim()).toBe('[]');
     expect(res.report.suites[0]?.cache).toMatchObject({ runId: null, reachable: false, note: 'daemon not reachable: no daemon at /tmp/x.sock' });
@@ -142,9 +138,9 @@ describe('runBench measuring real suites', () => {
 
   it('a suite that fails stops its runs, exits 1, grades F and never enters the baseline', async () => {
     const res = await runBench({
-      suites: { bad: suite('echo broken-output; exit 3', { runs: 3, cwd: dir }), good: suite('true', { cwd: dir }) },
+      suites: { bad: suite('echo broken-output; exit 3', { runs: 3, cwd: tmp.path }), good: suite('true', { cwd: tmp.path }) },
       outDir: out,
-      cwd: dir,
+      cwd: tmp.path,
       port: null,
       updateBaseline: true,
       clock: stepClock(),
@@ -166,11 +162,11 @@ describe('runBench measuring real suites', () => {
 describe('baseline and regressions', () => {
   it('baseline written only with --update-baseline; 1.1x slower is no regression; 2x slower is flagged and fails --ci', async () => {
     const clock = stepClock();
-    const base = { outDir: out, cwd: dir, port: null, clock };
+    const base = { outDir: out, cwd: tmp.path, port: null, clock };
     const baselineFile = path.join(out, 'performance_baseline.json');
 
     // Baseline: 3 runs of 0.5 s.
-    const a = await runBench({ ...base, suites: { s: suite('sleep 0.5', { runs: 3, cwd: dir }) }, updateBaseline: true });
+    const a = await runBench({ ...base, suites: { s: suite('sleep 0.5', { runs: 3, cwd: tmp.path }) }, updateBaseline: true });
     expect(a.exitCode).toBe(0);
     expect(a.paths.baseline).toBe(baselineFile);
     const written = readJson(baselineFile) as { suites: { s: { medianMs: number; minMs: number; maxMs: number; runs: number } }; machine: { cpus: number } };
@@ -181,13 +177,13 @@ describe('baseline and regressions', () => {
     const baselineText = fs.readFileSync(baselineFile, 'utf8');
 
     // 1.1x slower: no regression, even in --ci.
-    const b = await runBench({ ...base, suites: { s: suite('sleep 0.55', { runs: 3, cwd: dir }) }, ci: true });
+    const b = await runBench({ ...base, suites: { s: suite('sleep 0.55', { runs: 3, cwd: tmp.path }) }, ci: true });
     expect(b.report.suites[0]?.timeCheck.verdict).toBe('pass');
     expect(b.exitCode).toBe(0);
     expect(b.report.recommendations.map((r) => r.kind)).not.toContain('regression');
 
     // 2x slower: flagged; --ci exits 1.
-    const c = await runBench({ ...base, suites: { s: suite('sleep 1', { runs: 1, cwd: dir }) }, ci: true });
+    const c = await runBench({ ...base, suites: { s: suite('sleep 1', { runs: 1, cwd: tmp.path }) }, ci: true });
     const s = c.report.suites[0];
     expect(s?.timeCheck.verdict).toBe('fail');
     expect(s?.timeCheck.changePct).toBeGreaterThan(50);
@@ -219,13 +215,13 @@ describe('baseline and regressions', () => {
 
   it('--memory-focus compares peak RSS with the baseline and gates --ci on it', async () => {
     const clock = stepClock();
-    const base = { outDir: out, cwd: dir, port: null, clock };
+    const base = { outDir: out, cwd: tmp.path, port: null, clock };
     const alloc = (mb: number): string => `${NODE} -e "const b = Buffer.alloc(${mb}e6, 1); setTimeout(() => b.length, 400)"`;
-    await runBench({ ...base, suites: { m: suite(alloc(40), { cwd: dir }) }, updateBaseline: true });
+    await runBench({ ...base, suites: { m: suite(alloc(40), { cwd: tmp.path }) }, updateBaseline: true });
     const baseline = readJson(path.join(out, 'performance_baseline.json')) as { suites: { m: { peakRss: { median: number } } } };
     expect(baseline.suites.m.peakRss.median).toBeGreaterThan(40e6);
 
-    const res = await runBench({ ...base, suites: { m: suite(alloc(200), { cwd: dir }) }, memoryFocus: true, ci: true });
+    const res = await runBench({ ...base, suites: { m: suite(alloc(200), { cwd: tmp.path }) }, memoryFocus: true, ci: true });
     const m = res.report.suites[0];
     expect(m?.memoryCheck.verdict).toBe('fail');
     expect(m?.memoryCheck.changePct).toBeGreaterThan(50);
@@ -247,14 +243,14 @@ describe('baseline and regressions', () => {
     fs.mkdirSync(out, { recursive: true });
     const baselineFile = path.join(out, 'performance_baseline.json');
     fs.writeFileSync(baselineFile, JSON.stringify({ timestamp: '2024-01-15T10:30:00Z', commit: 'abc123def456', unit_tests: 0.05, integration_tests: 45, branch: 'main' }));
-    const old = await runBench({ suites: { unit: suite('sleep 0.3', { cwd: dir }) }, outDir: out, cwd: dir, port: null, clock: stepClock(), ci: true });
+    const old = await runBench({ suites: { unit: suite('sleep 0.3', { cwd: tmp.path }) }, outDir: out, cwd: tmp.path, port: null, clock: stepClock(), ci: true });
     expect(old.report.baseline).toMatchObject({ present: true, legacy: true, commit: 'abc123def456', branch: 'main' });
     expect(old.report.suites[0]?.baseline?.medianMs).toBe(50);
     expect(old.report.suites[0]?.timeCheck.verdict).toBe('fail');
     expect(old.exitCode).toBe(1);
 
     fs.writeFileSync(baselineFile, '{"timestamp": "x", unit_tests: }');
-    const bad = await runBench({ suites: { unit: suite('true', { cwd: dir }) }, outDir: out, cwd: dir, port: null, clock: stepClock() });
+    const bad = await runBench({ suites: { unit: suite('true', { cwd: tmp.path }) }, outDir: out, cwd: tmp.path, port: null, clock: stepClock() });
     expect(bad.report.baseline.present).toBe(false);
     expect(bad.report.baseline.problem).toMatch(/not valid JSON/);
     expect(bad.report.recommendations.find((r) => r.kind === 'baseline-problem')?.text).toContain(baselineFile);
@@ -265,21 +261,21 @@ describe('baseline and regressions', () => {
 describe('runBench options', () => {
   it('--suite on the command line replaces the configured set; --quick makes one run; the env reaches the suite', async () => {
     const res = await runBench({
-      suites: { configured: suite('exit 9', { cwd: dir }) },
-      cliSuites: [`mine="echo quick-run > '${path.join(dir, 'q')}'"`],
+      suites: { configured: suite('exit 9', { cwd: tmp.path }) },
+      cliSuites: [`mine="echo quick-run > '${path.join(tmp.path, 'q')}'"`],
       quick: true,
       outDir: out,
-      cwd: dir,
+      cwd: tmp.path,
       port: null,
       clock: stepClock(),
     });
-    expect(res.report.suites.map((s) => [s.name, s.runsRequested, s.measurements.length, s.cwd])).toEqual([['mine', 1, 1, dir]]);
-    expect(fs.readFileSync(path.join(dir, 'q'), 'utf8').trim()).toBe('quick-run');
+    expect(res.report.suites.map((s) => [s.name, s.runsRequested, s.measurements.length, s.cwd])).toEqual([['mine', 1, 1, tmp.path]]);
+    expect(fs.readFileSync(path.join(tmp.path, 'q'), 'utf8').trim()).toBe('quick-run');
     expect(res.report.mode.quick).toBe(true);
   });
 
   it('usage mistakes are E_USAGE: no suites, unknown --only, bad --suite, nothing to re-render', async () => {
-    const o = { outDir: out, cwd: dir, port: null };
+    const o = { outDir: out, cwd: tmp.path, port: null };
     await expect(runBench({ ...o, suites: {} })).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(/benchmark\.suites/) });
     await expect(runBench({ ...o, suites: { a: suite('true') }, only: ['b'] })).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(/unknown suite\(s\) b; known: a/) });
     await expect(runBench({ ...o, suites: {}, cliSuites: ['no-equals-sign'] })).rejects.toMatchObject({ code: 'E_USAGE' });
@@ -289,9 +285,9 @@ describe('runBench options', () => {
 
   it('two runs in the same second get distinct report ids, and --report-only picks the newer', async () => {
     const fixed = (): number => new Date(2025, 0, 2, 3, 4, 5).getTime();
-    const o = { outDir: out, cwd: dir, port: null, clock: fixed };
-    const a = await runBench({ ...o, suites: { a: suite('true', { cwd: dir }) } });
-    const b = await runBench({ ...o, suites: { b: suite('true', { cwd: dir }) } });
+    const o = { outDir: out, cwd: tmp.path, port: null, clock: fixed };
+    const a = await runBench({ ...o, suites: { a: suite('true', { cwd: tmp.path }) } });
+    const b = await runBench({ ...o, suites: { b: suite('true', { cwd: tmp.path }) } });
     expect([a.report.id, b.report.id]).toEqual(['20250102_030405', '20250102_030405_2']);
     const r = await runBench({ ...o, suites: {}, reportOnly: true });
     expect(r.report.suites.map((s) => s.name)).toEqual(['b']);

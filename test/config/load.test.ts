@@ -163,7 +163,7 @@ describe('invalid files name the file and the field', () => {
   });
 });
 
-describe('the DESIGN §8 example', () => {
+describe('the documented example config', () => {
   const example = {
     cacheDir: '/path/to/cache',
     socketPath: '/path/to/daemon.sock',

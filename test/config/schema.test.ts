@@ -1,22 +1,16 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configJsonSchema, configJsonSchemaText } from '../../src/config/jsonSchema.js';
 import { loadConfig } from '../../src/config/load.js';
+import { useTempDir } from '../support/useTempDir.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const schemaFile = path.join(repoRoot, 'cache-config.schema.json');
 const exampleFile = path.join(repoRoot, 'cache-config.json');
 
-let home: string;
-beforeEach(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-'));
-});
-afterEach(() => {
-  fs.rmSync(home, { recursive: true, force: true });
-});
+const tmp = useTempDir();
 
 describe('cache-config.schema.json', () => {
   it('equals what the zod schema emits (regenerate: UPDATE_CONFIG_SCHEMA=1 npx vitest run test/config/schema.test.ts)', () => {
@@ -51,6 +45,7 @@ describe("the repository's cache-config.json", () => {
   it('validates, points editors at the schema, and resolves ~ paths to the home dir', () => {
     const raw = JSON.parse(fs.readFileSync(exampleFile, 'utf8')) as Record<string, unknown>;
     expect(raw.$schema).toBe('./cache-config.schema.json');
+    const home = tmp.path;
     const c = loadConfig({ configPath: exampleFile, env: {}, home, platform: 'linux', cwd: home });
     expect(c.source).toEqual({ kind: 'flag', path: exampleFile });
     expect(c.cacheDir).toBe(path.join(home, '.cache', 'vocorize', 'models'));

@@ -1,20 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { parsePrometheus, type ParsedFamily } from '../accounting/parsePrometheus.js';
-import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { filesUnder, mlxRepo, whisperKitRepo, type RepoSpec } from '../../dev/fixtures/generate.js';
-import { processGone } from './daemon-helpers.js';
-import { daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';
-
-/** No live daemon holds the cache (a stopped daemon may linger as a zombie until PID 1 reaps it). */
-function noDaemon(cacheDir: string): boolean {
-  const pid = daemonPid(cacheDir);
-  return pid === null || processGone(pid);
-}
+import { noDaemon } from './daemon-helpers.js';
+import { daemonPid, waitFor, type Sandbox } from './harness.js';
+import { hubTest } from './hubTest.js';
 
 /**
- * Issue 6 "Done when", through the real daemon and CLI: a scripted workload of 40 gets over 3 models with
+ * Accounting through the real daemon and CLI: a scripted workload of 40 gets over 3 models with
  * known outcomes; stats exact (and the same after a daemon restart); two overlapping runs accounted
  * apart; Prometheus text that parses and agrees with stats; reports; `stats --zero` keeps history.
  * The tests of this file share one sandbox and run in order.
@@ -57,21 +51,11 @@ interface Step {
   expect: 'hit' | 'miss' | 'error';
 }
 
-let hub: FakeHub;
-let sb: Sandbox;
+const it = hubTest.extend('fileSandboxOptions', { scope: 'file' }, { models: MODELS });
 const runs: Record<'A' | 'B', string> = { A: '', B: '' };
 const done: Step[] = [];
 
-beforeAll(async () => {
-  hub = await startFakeHub({ repos: [WK, MLX] });
-  sb = makeSandbox({ endpoint: hub.endpoint, models: MODELS });
-});
-afterAll(async () => {
-  await sb?.cleanup();
-  await hub?.close();
-});
-
-async function get(step: Step): Promise<void> {
+async function get(sb: Sandbox, step: Step): Promise<void> {
   const args = ['get', step.model, '--json'];
   const env: NodeJS.ProcessEnv = {};
   if (step.run && step.via === 'env') env.VOCORIZE_CACHE_RUN = runs[step.run];
@@ -88,8 +72,8 @@ async function get(step: Step): Promise<void> {
 }
 
 /** Runs steps a few at a time (hits only: concurrent misses of one model would share one download). */
-async function inBatches(steps: Step[], width = 8): Promise<void> {
-  for (let i = 0; i < steps.length; i += width) await Promise.all(steps.slice(i, i + width).map(get));
+async function inBatches(sb: Sandbox, steps: Step[], width = 8): Promise<void> {
+  for (let i = 0; i < steps.length; i += width) await Promise.all(steps.slice(i, i + width).map((step) => get(sb, step)));
 }
 
 /** The expected stats of the gets done so far that `pick` selects. */
@@ -110,7 +94,7 @@ function expected(pick: (s: Step) => boolean) {
   };
 }
 
-async function stats(args: string[] = [], pre: string[] = []): Promise<StatsJson> {
+async function stats(sb: Sandbox, args: string[] = [], pre: string[] = []): Promise<StatsJson> {
   const r = await sb.cli([...pre, 'stats', ...args, '--json']);
   expect(r.code, r.stderr).toBe(0);
   return r.json<StatsJson>();
@@ -129,21 +113,21 @@ const pickNumbers = (s: StatsJson) => ({
 const inRun = (run: 'A' | 'B') => (s: Step) => s.run === run;
 
 describe('accounting through the daemon', () => {
-  it('a scripted workload of 40 gets over 3 models: stats --json gives exactly the expected hits, misses, hit rate and bytes', async () => {
+  it('a scripted workload of 40 gets over 3 models: stats --json gives exactly the expected hits, misses, hit rate and bytes', async ({ fileSb: sb }) => {
     const start = async (label: string) => {
       const r = await sb.cli(['run', 'start', '--label', label, '--json']);
       expect(r.code, r.stderr).toBe(0);
       return r.json<{ id: string }>().id;
     };
     runs.A = await start('suite-a');
-    await get({ model: 'whisper-tiny', run: 'A', via: 'flag', expect: 'miss' });
-    await get({ model: 'mlx-tiny', expect: 'miss' });
+    await get(sb, { model: 'whisper-tiny', run: 'A', via: 'flag', expect: 'miss' });
+    await get(sb, { model: 'mlx-tiny', expect: 'miss' });
     runs.B = await start('suite-b'); // overlaps A
     expect(runs.B).not.toBe(runs.A);
-    await get({ model: 'whisper-base', run: 'B', via: 'env', expect: 'miss' });
+    await get(sb, { model: 'whisper-base', run: 'B', via: 'env', expect: 'miss' });
     expect((await sb.cli(['evict', 'mlx-tiny'])).code).toBe(0);
-    await get({ model: 'mlx-tiny', run: 'A', via: 'env', expect: 'miss' });
-    await get({ model: 'nobody/missing', run: 'B', via: 'flag', expect: 'error' });
+    await get(sb, { model: 'mlx-tiny', run: 'A', via: 'env', expect: 'miss' });
+    await get(sb, { model: 'nobody/missing', run: 'B', via: 'flag', expect: 'error' });
 
     const interleaved: Step[] = [];
     for (let i = 0; i < 8; i++) interleaved.push({ model: 'whisper-tiny', run: 'A', via: i % 2 ? 'env' : 'flag', expect: 'hit' });
@@ -155,30 +139,30 @@ describe('accounting through the daemon', () => {
     }
     // Shuffle deterministically so A, B and unscoped gets overlap in time.
     expect(interleaved).toHaveLength(32);
-    await inBatches(interleaved.map((_, i) => interleaved[(i * 7) % 32]!)); // 7 is coprime with 32: a permutation
+    await inBatches(sb, interleaved.map((_, i) => interleaved[(i * 7) % 32]!)); // 7 is coprime with 32: a permutation
     const ended = await sb.cli(['run', 'end', runs.A]);
     expect(ended.code, ended.stderr).toBe(0);
-    await inBatches([1, 2, 3].map(() => ({ model: 'whisper-tiny', run: 'B', via: 'env', expect: 'hit' }) as Step));
+    await inBatches(sb, [1, 2, 3].map(() => ({ model: 'whisper-tiny', run: 'B', via: 'env', expect: 'hit' }) as Step));
     expect(done).toHaveLength(40);
 
     const want = expected(() => true);
     expect(want).toMatchObject({ hits: 35, misses: 4, errors: 1 });
-    const s = await stats();
+    const s = await stats(sb);
     expect(pickNumbers(s)).toEqual(want);
     expect(s.hitRate).toBeCloseTo(35 / 39, 12);
     expect(s.modelsTouched).toBeGreaterThanOrEqual(3);
     expect(s.timeSavedMs).toBeGreaterThan(0);
 
-    const byClient = await stats(['--by', 'client']);
+    const byClient = await stats(sb, ['--by', 'client']);
     expect(byClient.breakdown?.find((b) => b.client === 'ci-unit')).toMatchObject({ hits: 12, misses: 0, errors: 0 });
-    const byModel = await stats(['--by', 'model']);
+    const byModel = await stats(sb, ['--by', 'model']);
     const tiny = byModel.breakdown?.find((b) => String(b.model).startsWith(`${MODELS['whisper-tiny']}@`));
     expect(tiny).toMatchObject({ hits: 17, misses: 1, bytesDownloaded: SIZE['whisper-tiny'] });
-  });
+  }, 90_000); // 40 CLI processes, 8 at a time, and the file's Hub and sandbox set up on first use
 
-  it('two overlapping runs are accounted separately: stats --run of each matches its own requests', async () => {
-    const a = await stats(['--run', runs.A]);
-    const b = await stats(['--run', runs.B]);
+  it('two overlapping runs are accounted separately: stats --run of each matches its own requests', async ({ fileSb: sb }) => {
+    const a = await stats(sb, ['--run', runs.A]);
+    const b = await stats(sb, ['--run', runs.B]);
     expect(pickNumbers(a)).toEqual(expected(inRun('A')));
     expect(pickNumbers(b)).toEqual(expected(inRun('B')));
     expect(a).toMatchObject({ hits: 12, misses: 2, errors: 0 });
@@ -186,7 +170,7 @@ describe('accounting through the daemon', () => {
     expect(a.modelsTouched).toBe(2);
   });
 
-  it('metrics --format prometheus parses as exposition format and agrees with stats', async () => {
+  it('metrics --format prometheus parses as exposition format and agrees with stats', async ({ fileSb: sb }) => {
     const r = await sb.cli(['metrics', '--format', 'prometheus']);
     expect(r.code, r.stderr).toBe(0);
     const fams = parsePrometheus(r.stdout);
@@ -213,7 +197,7 @@ describe('accounting through the daemon', () => {
     expect(JSON.stringify(json)).toContain(String(want.bytesServed));
   });
 
-  it('report --format html --out writes a self-contained page; --format md has the summary and per-model table', async () => {
+  it('report --format html --out writes a self-contained page; --format md has the summary and per-model table', async ({ fileSb: sb }) => {
     const out = path.join(sb.root, 'reports', 'cache.html');
     const r = await sb.cli(['report', '--format', 'html', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
@@ -242,36 +226,36 @@ describe('accounting through the daemon', () => {
     expect(b).toMatchObject({ hits: 11, misses: 1, errors: 1 });
   });
 
-  it('the same numbers after daemon stop: directly (--no-autostart) and from a restarted daemon', async () => {
-    const before = await stats();
+  it('the same numbers after daemon stop: directly (--no-autostart) and from a restarted daemon', async ({ fileSb: sb }) => {
+    const before = await stats(sb);
     const pid = daemonPid(sb.cacheDir);
     expect(pid).not.toBeNull();
     expect((await sb.cli(['daemon', 'stop'])).code).toBe(0);
     await waitFor(() => noDaemon(sb.cacheDir), 10_000, 'the daemon to stop');
 
-    expect(pickNumbers(await stats([], ['--no-autostart']))).toEqual(pickNumbers(before));
+    expect(pickNumbers(await stats(sb, [], ['--no-autostart']))).toEqual(pickNumbers(before));
     expect(noDaemon(sb.cacheDir)).toBe(true);
 
-    const after = await stats(); // autostarts a new daemon
+    const after = await stats(sb); // autostarts a new daemon
     const pid2 = daemonPid(sb.cacheDir);
     expect(pid2).not.toBeNull();
     expect(pid2).not.toBe(pid);
     expect(pickNumbers(after)).toEqual(expected(() => true));
-    expect(pickNumbers(await stats(['--run', runs.A]))).toEqual(expected(inRun('A')));
-    expect(pickNumbers(await stats(['--run', runs.B]))).toEqual(expected(inRun('B')));
+    expect(pickNumbers(await stats(sb, ['--run', runs.A]))).toEqual(expected(inRun('A')));
+    expect(pickNumbers(await stats(sb, ['--run', runs.B]))).toEqual(expected(inRun('B')));
   });
 
-  it('stats --zero: later stats count from zero while history (and run stats) stay', async () => {
+  it('stats --zero: later stats count from zero while history (and run stats) stay', async ({ fileSb: sb }) => {
     const z = await sb.cli(['stats', '--zero', '--json']);
     expect(z.code, z.stderr).toBe(0);
-    expect(pickNumbers(await stats())).toEqual({ hits: 0, misses: 0, errors: 0, hitRate: null, bytesServed: 0, bytesDownloaded: 0, bytesAvoided: 0 });
+    expect(pickNumbers(await stats(sb))).toEqual({ hits: 0, misses: 0, errors: 0, hitRate: null, bytesServed: 0, bytesDownloaded: 0, bytesAvoided: 0 });
 
-    await get({ model: 'whisper-base', expect: 'hit' });
-    const s = await stats();
+    await get(sb, { model: 'whisper-base', expect: 'hit' });
+    const s = await stats(sb);
     expect(s).toMatchObject({ hits: 1, misses: 0, errors: 0, hitRate: 1, bytesServed: SIZE['whisper-base'], bytesDownloaded: 0 });
 
     // History stays: an explicit --since reaches back past the reset point, and runs keep their numbers.
-    expect(pickNumbers(await stats(['--since', '1d']))).toEqual(expected(() => true));
-    expect(pickNumbers(await stats(['--run', runs.A]))).toEqual(expected(inRun('A')));
+    expect(pickNumbers(await stats(sb, ['--since', '1d']))).toEqual(expected(() => true));
+    expect(pickNumbers(await stats(sb, ['--run', runs.A]))).toEqual(expected(inRun('A')));
   });
 });

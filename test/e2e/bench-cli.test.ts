@@ -1,34 +1,21 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
-import { filesUnder, mlxRepo, whisperKitRepo } from '../../dev/fixtures/generate.js';
-import { CLI, makeSandbox, type Sandbox } from './harness.js';
+import { describe, expect } from 'vitest';
+import { filesUnder, whisperKitRepo } from '../../dev/fixtures/generate.js';
+import { CLI, type Sandbox } from './harness.js';
+import { hubTest } from './hubTest.js';
 
 /**
- * The benchmarker through the real CLI and daemon (issue 7): a suite that gets a model with the CLI runs
+ * The benchmarker through the real CLI and daemon: a suite that gets a model with the CLI runs
  * inside a run scope (it inherits VOCORIZE_CACHE_RUN and `get` reads it), so the report's cache section
  * shows that suite's miss and hits only — not the gets other clients make at the same time.
  */
 
-const WK = whisperKitRepo();
-const MLX = mlxRepo();
-const TINY_BYTES = filesUnder(WK, 'openai_whisper-tiny').reduce((n, f) => n + f.bytes.byteLength, 0);
+const TINY_BYTES = filesUnder(whisperKitRepo(), 'openai_whisper-tiny').reduce((n, f) => n + f.bytes.byteLength, 0);
 
-let hub: FakeHub;
-let sb: Sandbox;
-
-beforeAll(async () => {
-  hub = await startFakeHub({ repos: [WK, MLX] });
-  sb = makeSandbox({
-    endpoint: hub.endpoint,
-    models: { 'whisper-tiny': 'argmaxinc/whisperkit-coreml:openai_whisper-tiny', 'mlx-tiny': 'mlx-community/whisper-tiny' },
-  });
-});
-afterAll(async () => {
-  await sb?.cleanup();
-  await hub?.close();
+const it = hubTest.extend('fileSandboxOptions', { scope: 'file' }, {
+  models: { 'whisper-tiny': 'argmaxinc/whisperkit-coreml:openai_whisper-tiny', 'mlx-tiny': 'mlx-community/whisper-tiny' },
 });
 
 interface CacheStats {
@@ -49,14 +36,14 @@ interface BenchJson {
   };
 }
 
-async function bench(args: string[]): Promise<BenchJson> {
+async function bench(sb: Sandbox, args: string[]): Promise<BenchJson> {
   const r = await sb.cli(['--json', 'bench', '--out-dir', path.join(sb.root, 'perf'), ...args], { timeoutMs: 60_000 });
   expect(r.code, r.stderr).toBe(0);
   return r.json<BenchJson>();
 }
 
 describe('cache-manager bench', () => {
-  it('a suite that gets a model: the cache section shows the first run miss, then hits, of that run only', async () => {
+  it('a suite that gets a model: the cache section shows the first run miss, then hits, of that run only', async ({ fileSb: sb }) => {
     const outside = await sb.cli(['get', 'mlx-tiny', '--json']); // a miss outside any run (also starts the daemon)
     expect(outside.code, outside.stderr).toBe(0);
     expect(outside.json<{ hit: boolean }>().hit).toBe(false);
@@ -71,7 +58,7 @@ describe('cache-manager bench', () => {
       }
       return n;
     })();
-    const res = await bench([`--suite`, `get=node ${CLI} get whisper-tiny`]).finally(() => (stop = true));
+    const res = await bench(sb, [`--suite`, `get=node ${CLI} get whisper-tiny`]).finally(() => (stop = true));
     expect(await noise).toBeGreaterThan(0);
 
     const suite = res.report.suites.find((s) => s.name === 'get');
@@ -104,14 +91,14 @@ describe('cache-manager bench', () => {
     expect(written.suites[0]!.cache.stats).toMatchObject({ hits: 2, misses: 1 });
 
     // --quick: one run, now a hit, in a new run scope of its own.
-    const quick = await bench(['--quick', '--suite', `get=node ${CLI} get whisper-tiny`]);
+    const quick = await bench(sb, ['--quick', '--suite', `get=node ${CLI} get whisper-tiny`]);
     const q = quick.report.suites[0]!;
     expect(q.measurements).toHaveLength(1);
     expect(q.cache.runId).not.toBe(suite!.cache.runId);
     expect(q.cache.stats).toMatchObject({ hits: 1, misses: 0, bytesDownloaded: 0, missedModels: [] });
   });
 
-  it('scripts/performance-measurement.sh --help exits 0 and documents the bench flags', () => {
+  it('scripts/performance-measurement.sh --help exits 0 and documents the bench flags', ({ fileSb: sb }) => {
     const r = spawnSync('bash', [path.resolve(import.meta.dirname, '../../scripts/performance-measurement.sh'), '--help'], {
       env: sb.env,
       encoding: 'utf8',

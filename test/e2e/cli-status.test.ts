@@ -1,28 +1,21 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
-import { ALIASES, getJson, startHub } from './daemon-helpers.js';
-import { makeSandbox, type Sandbox } from './harness.js';
+import { describe, expect } from 'vitest';
+import { ALIASES, getJson } from './daemon-helpers.js';
+import { makeSandbox } from './harness.js';
+import { hubTest } from './hubTest.js';
 
-/** The CLI contract existing Vocorize scripts depend on (DESIGN §7, reference/vocorize-callers.md). */
+/** The CLI contract existing Vocorize scripts depend on. */
 
 const SHIM = path.resolve(import.meta.dirname, '../../scripts/cache-manager.sh');
 
-let hub: FakeHub;
-let sb: Sandbox;
+const it = hubTest.extend('fileSandboxOptions', { scope: 'file' }, { models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
 
-beforeAll(async () => {
-  hub = await startHub();
-  sb = makeSandbox({ endpoint: hub.endpoint, models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
+it.beforeAll(async ({ fileSb: sb }) => {
   // One miss and one hit: a 50% hit rate and a non-empty cache.
   expect((await getJson(sb, 'whisper-tiny')).hit).toBe(false);
   expect((await getJson(sb, 'whisper-tiny')).hit).toBe(true);
-});
-afterAll(async () => {
-  await sb.cleanup();
-  await hub.close();
 });
 
 function sh(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -35,7 +28,7 @@ function sh(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; std
 }
 
 describe('status page', () => {
-  it('prints `Total Cache Size: <N>MB` (4th field, first <N>MB on the page) and `Hit Rate: <N>%`, exit 0', async () => {
+  it('prints `Total Cache Size: <N>MB` (4th field, first <N>MB on the page) and `Hit Rate: <N>%`, exit 0', async ({ fileSb: sb }) => {
     const r = await sb.cli(['status']);
     expect(r.code, r.stderr).toBe(0);
     const total = r.stdout.split('\n').find((l) => l.startsWith('Total Cache Size:'));
@@ -52,7 +45,7 @@ describe('status page', () => {
     expect(fourth).toBe(`${Math.round(d.usedBytes / 1e6)}MB`);
   });
 
-  it('the shell pipelines the old scripts used read the same numbers through scripts/cache-manager.sh', async () => {
+  it('the shell pipelines the old scripts used read the same numbers through scripts/cache-manager.sh', async ({ fileSb: sb }) => {
     const r = await sh(
       [
         'set -eo pipefail',
@@ -72,7 +65,7 @@ describe('status page', () => {
 });
 
 describe('exit codes and the shim', () => {
-  it('`help`, `--help` and the shim\'s `help` exit 0 and list the commands', async () => {
+  it('`help`, `--help` and the shim\'s `help` exit 0 and list the commands', async ({ fileSb: sb }) => {
     for (const args of [['help'], ['--help']]) {
       const r = await sb.cli(args);
       expect(r.code, args.join(' ')).toBe(0);
@@ -83,7 +76,7 @@ describe('exit codes and the shim', () => {
     expect(shim.stdout).toMatch(/status/);
   });
 
-  it('the old flag form `scripts/cache-manager.sh --clean` works', async () => {
+  it('the old flag form `scripts/cache-manager.sh --clean` works', async ({ fileSb: sb }) => {
     // (`status` through the shim: the pipeline test above.)
     const legacy = await sh(`"${SHIM}" --clean`, sb.env);
     expect(legacy.code, legacy.stderr).toBe(0);
@@ -92,7 +85,7 @@ describe('exit codes and the shim', () => {
     expect((await getJson(sb, 'whisper-tiny')).hit).toBe(true);
   });
 
-  it('an unknown command exits 2', async () => {
+  it('an unknown command exits 2', async ({ fileSb: sb }) => {
     const r = await sb.cli(['frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/frobnicate/);

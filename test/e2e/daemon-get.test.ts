@@ -1,31 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
-import { ALIASES, getJson, listModels, logLines, startHub, variantFiles, wkFileGets, type GetJson } from './daemon-helpers.js';
-import { daemonPid, makeSandbox, type Sandbox } from './harness.js';
+import { describe, expect } from 'vitest';
+import { ALIASES, getJson, listModels, logLines, variantFiles, wkFileGets, type GetJson } from './daemon-helpers.js';
+import { daemonPid } from './harness.js';
+import { hubTest } from './hubTest.js';
 
 /** `get`, `warm` and offline mode through the real CLI and an autostarted daemon, against the fake Hub. */
 
-let hub: FakeHub;
-let sb: Sandbox;
-
-beforeAll(async () => {
-  hub = await startHub();
-});
-afterAll(async () => {
-  await hub.close();
-});
-beforeEach(() => {
-  hub.counters.reset();
-  sb = makeSandbox({ endpoint: hub.endpoint, models: { 'whisper-tiny': ALIASES['whisper-tiny'], 'mlx-tiny': ALIASES['mlx-tiny'] } });
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+const it = hubTest.extend('sandboxOptions', { models: { 'whisper-tiny': ALIASES['whisper-tiny'], 'mlx-tiny': ALIASES['mlx-tiny'] } });
 
 describe('get', () => {
-  it('is a miss, then a hit with the same path; --json has path, hit, model, commit, files, bytes; human output is the path alone', async () => {
+  it('is a miss, then a hit with the same path; --json has path, hit, model, commit, files, bytes; human output is the path alone', async ({ hub, sb }) => {
     const tiny = variantFiles('openai_whisper-tiny');
     const first = await getJson(sb, 'whisper-tiny');
     expect(first.hit).toBe(false);
@@ -47,7 +32,7 @@ describe('get', () => {
     expect(human.stdout).toBe(`${first.path}\n`);
   });
 
-  it('32 concurrent CLI processes on a cold cache: one daemon, one download per file, 32 identical paths', async () => {
+  it('32 concurrent CLI processes on a cold cache: one daemon, one download per file, 32 identical paths', async ({ hub, sb }) => {
     expect(daemonPid(sb.cacheDir)).toBeNull();
     const results = await Promise.all(
       Array.from({ length: 32 }, () => sb.cli(['--json', 'get', 'whisper-tiny'], { timeoutMs: 50_000 })),
@@ -66,7 +51,7 @@ describe('get', () => {
 });
 
 describe('warm', () => {
-  it('fetches only what was asked for: one model, then (no arguments) exactly the configured aliases, never the base variant', async () => {
+  it('fetches only what was asked for: one model, then (no arguments) exactly the configured aliases, never the base variant', async ({ hub, sb }) => {
     const one = await sb.cli(['warm', 'whisper-tiny']);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toMatch(/fetched\s+whisper-tiny/);
@@ -93,7 +78,7 @@ describe('warm', () => {
 });
 
 describe('offline (HF_HUB_OFFLINE=1)', () => {
-  it('serves a cached model with zero Hub requests and fails fast with E_OFFLINE for an uncached one', async () => {
+  it('serves a cached model with zero Hub requests and fails fast with E_OFFLINE for an uncached one', async ({ hub, sb }) => {
     const online = await getJson(sb, 'whisper-tiny');
     expect(online.hit).toBe(false);
     expect((await sb.cli(['daemon', 'stop'])).code).toBe(0);

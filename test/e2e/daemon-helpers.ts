@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { filesUnder, mlxRepo, whisperKitRepo } from '../../dev/fixtures/generate.js';
-import type { Sandbox } from './harness.js';
+import { daemonPid, type Sandbox } from './harness.js';
 
 /** Shared pieces of the daemon/CLI integration tests: the fixture Hub, aliases, a lease holder, raw frames. */
 
@@ -216,4 +216,10 @@ export function processGone(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** No live daemon holds the cache (a stopped daemon may linger as a zombie until PID 1 reaps it). */
+export function noDaemon(cacheDir: string): boolean {
+  const pid = daemonPid(cacheDir);
+  return pid === null || processGone(pid);
 }

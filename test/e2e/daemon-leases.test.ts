@@ -1,43 +1,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { afterEach, describe, expect } from 'vitest';
 import { filesUnder, whisperKitRepo } from '../../dev/fixtures/generate.js';
-import { ALIASES, getJson, holdLease, listModels, mlxBytes, startHub, variantFiles, type LeaseHolder } from './daemon-helpers.js';
-import { makeSandbox, waitFor, type Sandbox } from './harness.js';
+import { ALIASES, getJson, holdLease, listModels, mlxBytes, variantFiles, type LeaseHolder } from './daemon-helpers.js';
+import { waitFor } from './harness.js';
+import { hubTest as it } from './hubTest.js';
 
 /** Leases against eviction, and the snapshot watcher, with a real client process holding a connection. */
 
-let hub: FakeHub;
-let sb: Sandbox | null = null;
 let holder: LeaseHolder | null = null;
 
-beforeAll(async () => {
-  hub = await startHub();
-});
-afterAll(async () => {
-  await hub.close();
-});
-beforeEach(() => {
-  hub.counters.reset();
-});
+// Runs before the test's sandboxes are cleaned up: the lease holder disconnects from a live daemon.
 afterEach(async () => {
   await holder?.release();
   holder = null;
-  await sb?.cleanup();
-  sb = null;
 });
 
 const tiny = variantFiles('openai_whisper-tiny');
 const base = variantFiles('openai_whisper-base');
 
 describe('leases', () => {
-  it('a leased model survives an eviction that would take it; after the client disconnects it can go', async () => {
+  it('a leased model survives an eviction that would take it; after the client disconnects it can go', async ({ sandbox }) => {
     // Room for tiny plus one of the others, never all three.
     const limit = tiny.bytes + Math.max(base.bytes, mlxBytes()) + 10_000;
     expect(limit).toBeLessThan(tiny.bytes + base.bytes + mlxBytes());
-    sb = makeSandbox({ endpoint: hub.endpoint, models: { ...ALIASES }, config: { maxSize: limit, lowWatermark: 1 } });
-    const s = sb;
+    const s = sandbox({ models: { ...ALIASES }, config: { maxSize: limit, lowWatermark: 1 } });
     expect((await s.cli(['daemon', 'start'])).code).toBe(0);
 
     holder = holdLease(s.socketPath, 'whisper-tiny');
@@ -79,9 +66,8 @@ describe('leases', () => {
 });
 
 describe('snapshot watcher', () => {
-  it('a file deleted inside a snapshot marks the model damaged; the next get is a miss that restores it', async () => {
-    sb = makeSandbox({ endpoint: hub.endpoint, models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
-    const s = sb;
+  it('a file deleted inside a snapshot marks the model damaged; the next get is a miss that restores it', async ({ hub, sandbox }) => {
+    const s = sandbox({ models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
     const first = await getJson(s, 'whisper-tiny');
     expect(first.hit).toBe(false);
     const rel = 'TextDecoder.mlmodelc/weights/weight.bin';

@@ -1,16 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
-import { ALIASES, getJson, logLines, processGone, rawCall, startHub } from './daemon-helpers.js';
+import { describe, expect } from 'vitest';
+import { ALIASES, getJson, logLines, processGone, rawCall } from './daemon-helpers.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/launch.js';
-import { CLI, daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';
+import { CLI, daemonPid, waitFor, type Sandbox } from './harness.js';
+import { hubTest } from './hubTest.js';
 
 /** One daemon per cache dir, kill -9 recovery, daemon status/stop, config reload without restart. */
-
-let hub: FakeHub;
-let sb: Sandbox;
 
 interface DaemonStatusJson {
   running: boolean;
@@ -20,18 +17,7 @@ interface DaemonStatusJson {
   uptime: number | null;
 }
 
-beforeAll(async () => {
-  hub = await startHub();
-});
-afterAll(async () => {
-  await hub.close();
-});
-beforeEach(() => {
-  sb = makeSandbox({ endpoint: hub.endpoint, models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+const it = hubTest.extend('sandboxOptions', { models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
 
 /** `daemon run` in the foreground, as launchd/systemd run it. */
 function runForeground(sandbox: Sandbox): { pid: number; exited: Promise<{ code: number | null; stderr: string }> } {
@@ -63,7 +49,7 @@ async function daemonStatus(sandbox: Sandbox): Promise<{ code: number | null; da
 }
 
 describe('one daemon per cache directory', () => {
-  it('`daemon status --json` has running, pid, socket, version, uptime; a second `daemon run` exits non-zero naming that pid and socket and the first keeps serving; `daemon stop` stops it (exit 0) and removes the socket', async () => {
+  it('`daemon status --json` has running, pid, socket, version, uptime; a second `daemon run` exits non-zero naming that pid and socket and the first keeps serving; `daemon stop` stops it (exit 0) and removes the socket', async ({ sb }) => {
     const first = runForeground(sb);
     await waitFor(() => answers(sb.socketPath), 15_000, 'the foreground daemon to answer');
     const st = await daemonStatus(sb);
@@ -99,7 +85,7 @@ describe('one daemon per cache directory', () => {
     expect(down.data).toMatchObject({ running: false, pid: null, socket: sb.socketPath });
   });
 
-  it('after kill -9, --no-autostart gives exit 3, `daemon start` replaces the stale socket and the cached model is still a hit', async () => {
+  it('after kill -9, --no-autostart gives exit 3, `daemon start` replaces the stale socket and the cached model is still a hit', async ({ sb }) => {
     const miss = await getJson(sb, 'whisper-tiny');
     expect(miss.hit).toBe(false);
     const pid = daemonPid(sb.cacheDir)!;
@@ -130,7 +116,7 @@ describe('one daemon per cache directory', () => {
     expect(hit).toMatchObject({ hit: true, path: miss.path, commit: miss.commit });
   });
 
-  it('the cache dir deleted behind a foreground daemon: it stops with exit 75 (restart me) instead of serving vanished paths; the next get starts afresh', async () => {
+  it('the cache dir deleted behind a foreground daemon: it stops with exit 75 (restart me) instead of serving vanished paths; the next get starts afresh', async ({ sb }) => {
     const d = runForeground(sb);
     await waitFor(() => answers(sb.socketPath), 15_000, 'the foreground daemon to answer');
     const first = await getJson(sb, 'whisper-tiny');
@@ -148,7 +134,7 @@ describe('one daemon per cache directory', () => {
 });
 
 describe('config reload', () => {
-  it('a maxSize edit changes status limitBytes without a restart; an invalid edit is ignored and the old value stays', async () => {
+  it('a maxSize edit changes status limitBytes without a restart; an invalid edit is ignored and the old value stays', async ({ sb }) => {
     expect((await sb.cli(['daemon', 'start'])).code).toBe(0);
     const pid = daemonPid(sb.cacheDir);
     // Asked over the socket: the CLI itself refuses to run with the invalid config this test writes.

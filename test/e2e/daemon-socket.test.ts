@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
-import { ALIASES, getJson, rawConnect, startHub, type RawConn } from './daemon-helpers.js';
-import { daemonPid, makeSandbox, type Sandbox } from './harness.js';
+import { describe, expect } from 'vitest';
+import { ALIASES, getJson, rawConnect, type RawConn } from './daemon-helpers.js';
+import { daemonPid } from './harness.js';
+import { hubTest } from './hubTest.js';
 
 /**
  * Hostile input on the daemon's socket, spoken raw over node:net: every bad frame or request gets an
@@ -9,20 +9,14 @@ import { daemonPid, makeSandbox, type Sandbox } from './harness.js';
  * always new connections and the CLI).
  */
 
-let hub: FakeHub;
-let sb: Sandbox;
+const it = hubTest.extend('fileSandboxOptions', { scope: 'file' }, { models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
+/** The daemon every test of this file talks to, started once. */
 let pid: number;
 
-beforeAll(async () => {
-  hub = await startHub();
-  sb = makeSandbox({ endpoint: hub.endpoint, models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
+it.beforeAll(async ({ fileSb: sb }) => {
   const start = await sb.cli(['daemon', 'start']);
   expect(start.code, start.stderr).toBe(0);
   pid = daemonPid(sb.cacheDir)!;
-});
-afterAll(async () => {
-  await sb.cleanup();
-  await hub.close();
 });
 
 const frame = (data: unknown) => `${JSON.stringify({ type: 'request', data })}\f`;
@@ -44,7 +38,7 @@ async function expectServing(c: RawConn, id: number): Promise<void> {
 const errorOf = (r: Record<string, unknown>) => r.error as { code: string; message: string; retryable: boolean };
 
 describe('raw socket input', () => {
-  it('invalid JSON: an E_BAD_FRAME reply, and the connection keeps serving', async () => {
+  it('invalid JSON: an E_BAD_FRAME reply, and the connection keeps serving', async ({ fileSb: sb }) => {
     const c = await rawConnect(sb.socketPath);
     try {
       c.send('{"type":"request","data":{"id":1,\f');
@@ -60,7 +54,7 @@ describe('raw socket input', () => {
     }
   });
 
-  it('unknown method: E_UNKNOWN_METHOD with the request id', async () => {
+  it('unknown method: E_UNKNOWN_METHOD with the request id', async ({ fileSb: sb }) => {
     const c = await rawConnect(sb.socketPath);
     try {
       c.send(frame({ id: 'x1', method: 'rm -rf /', params: {} }));
@@ -73,7 +67,7 @@ describe('raw socket input', () => {
     }
   });
 
-  it('wrong param types: E_BAD_REQUEST naming the field', async () => {
+  it('wrong param types: E_BAD_REQUEST naming the field', async ({ fileSb: sb }) => {
     const c = await rawConnect(sb.socketPath);
     try {
       c.send(frame({ id: 3, method: 'get', params: { model: 42 } }));
@@ -95,7 +89,7 @@ describe('raw socket input', () => {
     }
   });
 
-  it('model ../../etc/passwd: refused as a bad reference, nothing fetched', async () => {
+  it('model ../../etc/passwd: refused as a bad reference, nothing fetched', async ({ hub, fileSb: sb }) => {
     const before = hub.counters.requests();
     const c = await rawConnect(sb.socketPath);
     try {
@@ -113,7 +107,7 @@ describe('raw socket input', () => {
     expect(hub.counters.requests()).toBe(before);
   });
 
-  it('a 10 MB frame: E_BAD_FRAME, that connection is closed cleanly, the daemon serves the next one', async () => {
+  it('a 10 MB frame: E_BAD_FRAME, that connection is closed cleanly, the daemon serves the next one', async ({ fileSb: sb }) => {
     const c = await rawConnect(sb.socketPath);
     c.send(frame({ id: 10, method: 'get', params: { model: 'x'.repeat(10 * 1024 * 1024) } }));
     const r = await response(c);
@@ -130,7 +124,7 @@ describe('raw socket input', () => {
     }
   });
 
-  it('after all of it the same daemon still answers the CLI: get works', async () => {
+  it('after all of it the same daemon still answers the CLI: get works', async ({ fileSb: sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
     expect(got.hit).toBe(false);
     expect(got.files).toBeGreaterThan(0);

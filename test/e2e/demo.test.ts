@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 
-const DEMO = path.resolve(import.meta.dirname, '../../dist/demo/main.js');
+const DEMO = path.resolve(import.meta.dirname, '../../build/dev/demo/main.js');
 
 it('npm run demo completes offline: a miss, then a hit on the same path, verify ok, status and report', () => {
-  const env = { ...process.env, HF_ENDPOINT: '', HF_TOKEN: '', HF_HUB_OFFLINE: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, HF_ENDPOINT: '', HF_TOKEN: '', HF_HUB_OFFLINE: '' };
   delete env.VOCORIZE_CACHE_CONFIG;
   const r = spawnSync(process.execPath, [DEMO], { env, encoding: 'utf8', timeout: 90_000 });
   expect(r.status, r.stderr).toBe(0);

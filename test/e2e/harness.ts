@@ -26,7 +26,14 @@ export interface Sandbox {
   cleanup(): Promise<void>;
 }
 
-export function makeSandbox(opts: { endpoint?: string; models?: Record<string, string>; config?: Record<string, unknown> } = {}): Sandbox {
+/** What a sandbox's config points at: the Hub endpoint, model aliases, and fields over the defaults. */
+export interface SandboxOptions {
+  endpoint?: string;
+  models?: Record<string, string>;
+  config?: Record<string, unknown>;
+}
+
+export function makeSandbox(opts: SandboxOptions = {}): Sandbox {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-e2e-'));
   fs.chmodSync(root, 0o700);
   const cacheDir = path.join(root, 'cache');

@@ -2,20 +2,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { describe, expect } from 'vitest';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { filesUnder, mlxRepo, whisperKitRepo, type RepoSpec } from '../../dev/fixtures/generate.js';
-import { processGone } from './daemon-helpers.js';
-import { daemonPid, makeSandbox, waitFor, type Sandbox } from './harness.js';
-
-/** No live daemon holds the cache (a stopped daemon may linger as a zombie until PID 1 reaps it). */
-function noDaemon(cacheDir: string): boolean {
-  const pid = daemonPid(cacheDir);
-  return pid === null || processGone(pid);
-}
+import { noDaemon } from './daemon-helpers.js';
+import { daemonPid, waitFor, type Sandbox } from './harness.js';
+import { hubTest } from './hubTest.js';
 
 /**
- * verify / clean / optimize / restore / import through the real daemon and CLI (issue 5), and verify,
+ * verify / clean / optimize / restore / import through the real daemon and CLI, and verify,
  * clean, optimize and import in direct mode (`--no-autostart`, no daemon: the CLI holds the cache lock).
  */
 
@@ -29,22 +24,7 @@ const MODELS = {
 };
 const DAY = 86_400_000;
 
-let hub: FakeHub;
-let sb: Sandbox | undefined;
-
-beforeAll(async () => {
-  hub = await startFakeHub({ repos: [WK, MLX] });
-});
-afterAll(async () => hub?.close());
-afterEach(async () => {
-  await sb?.cleanup();
-  sb = undefined;
-});
-
-function sandbox(): Sandbox {
-  sb = makeSandbox({ endpoint: hub.endpoint, models: MODELS });
-  return sb;
-}
+const it = hubTest.extend('sandboxOptions', { models: MODELS });
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 const fileOf = (files: RepoSpec['files'], p: string) => {
@@ -91,8 +71,7 @@ interface VerifyJson {
 }
 
 describe('verify through the daemon', () => {
-  it('a flipped byte: verify exits 1 naming model and file; --repair quarantines and re-fetches from the Hub; verify then exits 0', async () => {
-    const s = sandbox();
+  it('a flipped byte: verify exits 1 naming model and file; --repair quarantines and re-fetches from the Hub; verify then exits 0', async ({ hub, sb: s }) => {
     const tiny = await getModel(s, 'whisper-tiny');
     const mlx = await getModel(s, 'mlx-tiny');
     expect((await s.cli(['verify'])).code).toBe(0);
@@ -128,8 +107,7 @@ describe('verify through the daemon', () => {
     expect(status.lastVerify).toMatchObject({ ok: true, mode: 'full' });
   });
 
-  it('verify --quick catches a size change without hashing; a file deleted behind the daemon is reported missing', async () => {
-    const s = sandbox();
+  it('verify --quick catches a size change without hashing; a file deleted behind the daemon is reported missing', async ({ sb: s }) => {
     const mlx = await getModel(s, 'mlx-tiny');
     const tok = blobPath(s, fileOf(MLX.files, 'tokenizer.json'));
     fs.chmodSync(tok, 0o644);
@@ -167,8 +145,7 @@ describe('clean and optimize through the daemon', () => {
     return { digest, blob, stale, fresh };
   }
 
-  it('verify reports an orphan blob and a stale temp file; clean --dry-run removes nothing; clean removes both and prints the bytes freed', async () => {
-    const s = sandbox();
+  it('verify reports an orphan blob and a stale temp file; clean --dry-run removes nothing; clean removes both and prints the bytes freed', async ({ sb: s }) => {
     const mlx = await getModel(s, 'mlx-tiny');
     const l = plantLeftovers(s, 'clean');
 
@@ -199,8 +176,7 @@ describe('clean and optimize through the daemon', () => {
     expect((await s.cli(['verify'])).code).toBe(0);
   });
 
-  it('optimize sweeps temp leftovers and an orphan blob and prints the bytes freed', async () => {
-    const s = sandbox();
+  it('optimize sweeps temp leftovers and an orphan blob and prints the bytes freed', async ({ sb: s }) => {
     await getModel(s, 'mlx-tiny');
     const l = plantLeftovers(s, 'optimize');
 
@@ -231,8 +207,7 @@ describe('clean selectors and optimize rollup through the daemon', () => {
   const listed = async (s: Sandbox) =>
     (await s.cli(['list', '--json'])).json<{ models: Array<{ model: string }> }>().models.map((m) => m.model.split('@')[0]).sort();
 
-  it('clean --older-than 7d removes only models last used before then; clean never removes a leased model', async () => {
-    const s = sandbox();
+  it('clean --older-than 7d removes only models last used before then; clean never removes a leased model', async ({ sb: s }) => {
     await getModel(s, 'whisper-tiny');
     await getModel(s, 'whisper-base');
     const mlx = await getModel(s, 'mlx-tiny');
@@ -265,8 +240,7 @@ describe('clean selectors and optimize rollup through the daemon', () => {
     expect(await listed(s)).toEqual([]);
   });
 
-  it('optimize rolls events older than the retention into daily totals and the report per day stays the same', async () => {
-    const s = sandbox();
+  it('optimize rolls events older than the retention into daily totals and the report per day stays the same', async ({ sb: s }) => {
     await getModel(s, 'mlx-tiny');
     for (let i = 0; i < 3; i++) await getModel(s, 'mlx-tiny');
     expect((await s.cli(['get', 'nobody/missing'])).code).toBe(1);
@@ -312,8 +286,7 @@ describe('restore through the daemon', () => {
     return fs.readFileSync(path.join(repoDir, 'snapshots', commit, ...file.split('/')));
   }
 
-  it('--layout hf writes a tree a resolver reads via refs/main, with relative links into blobs/', async () => {
-    const s = sandbox();
+  it('--layout hf writes a tree a resolver reads via refs/main, with relative links into blobs/', async ({ hub, sb: s }) => {
     const to = path.join(s.root, 'hf-out');
     const r = await s.cli(['restore', 'whisper-tiny', '--to', to, '--layout', 'hf', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -331,8 +304,7 @@ describe('restore through the daemon', () => {
     expect(path.resolve(path.dirname(link), target).startsWith(path.join(repoDir, 'blobs') + path.sep)).toBe(true);
   });
 
-  it('plain restore on the same filesystem shares the blobs (hard link or clone), read-only', async () => {
-    const s = sandbox();
+  it('plain restore on the same filesystem shares the blobs (hard link or clone), read-only', async ({ sb: s }) => {
     const mlx = await getModel(s, 'mlx-tiny');
     const to = path.join(s.root, 'plain-out');
     const r = await s.cli(['restore', 'mlx-tiny', '--to', to, '--json']);
@@ -353,7 +325,7 @@ describe('restore through the daemon', () => {
 
 describe('import --from-hf-cache', () => {
   /** A huggingface_hub cache repo: blobs named by etag (sha256 for LFS, git SHA-1 otherwise), relative snapshot links, refs/main. */
-  function writeHfRepo(root: string, repo: RepoSpec, commit: string): string {
+  function writeHfRepo(hub: FakeHub, root: string, repo: RepoSpec, commit: string): string {
     const repoDir = path.join(root, `models--${repo.id.replace('/', '--')}`);
     const hubRepo = hub.repos.get(repo.id)!;
     for (const f of repo.files) {
@@ -370,14 +342,13 @@ describe('import --from-hf-cache', () => {
     return repoDir;
   }
 
-  it('admits a fixture HF cache (then get is a hit with no Hub request) and refuses a tampered snapshot', async () => {
-    const s = sandbox();
+  it('admits a fixture HF cache (then get is a hit with no Hub request) and refuses a tampered snapshot', async ({ hub, sb: s }) => {
     const hfRoot = path.join(s.root, 'hf-cache');
     const commit = hub.repos.get(MLX.id)!.refs.get('main')!;
-    writeHfRepo(hfRoot, MLX, commit);
+    writeHfRepo(hub, hfRoot, MLX, commit);
     const base = mlxRepo('mlx-community/whisper-base', { weightScale: 0.001 });
     const baseCommit = hub.publish(base);
-    const badDir = writeHfRepo(hfRoot, base, baseCommit);
+    const badDir = writeHfRepo(hub, hfRoot, base, baseCommit);
     flipByte(path.join(badDir, 'blobs', sha256(fileOf(base.files, `weights.npz`))), 10);
 
     const r = await s.cli(['import', '--from-hf-cache', hfRoot, '--json']);
@@ -399,8 +370,7 @@ describe('import --from-hf-cache', () => {
 });
 
 describe('direct mode: --no-autostart with no daemon running', () => {
-  it('verify, clean, optimize, import and restore work on the cache under its lock, and no daemon is started', async () => {
-    const s = sandbox();
+  it('verify, clean, optimize, import and restore work on the cache under its lock, and no daemon is started', async ({ sb: s }) => {
     const tiny = await getModel(s, 'whisper-tiny');
     expect((await s.cli(['daemon', 'stop'])).code).toBe(0);
     await waitFor(() => noDaemon(s.cacheDir), 10_000, 'the daemon to stop');

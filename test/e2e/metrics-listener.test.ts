@@ -1,12 +1,9 @@
 import net from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { parsePrometheus } from '../accounting/parsePrometheus.js';
-import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
-import { whisperKitRepo } from '../../dev/fixtures/generate.js';
-import { makeSandbox, type Sandbox } from './harness.js';
+import { hubTest } from './hubTest.js';
 
-let hub: FakeHub;
-let sb: Sandbox;
+const it = hubTest.extend('sandboxOptions', { models: { tiny: 'argmaxinc/whisperkit-coreml@main:openai_whisper-tiny' } });
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -19,17 +16,7 @@ function freePort(): Promise<number> {
   });
 }
 
-beforeAll(async () => {
-  hub = await startFakeHub({ repos: [whisperKitRepo()] });
-  sb = makeSandbox({ endpoint: hub.endpoint, models: { tiny: 'argmaxinc/whisperkit-coreml@main:openai_whisper-tiny' } });
-});
-
-afterAll(async () => {
-  await sb.cleanup();
-  await hub.close();
-});
-
-it('serves Prometheus metrics on 127.0.0.1 when the config enables it, agreeing with stats', async () => {
+it('serves Prometheus metrics on 127.0.0.1 when the config enables it, agreeing with stats', async ({ sb }) => {
   const port = await freePort();
   sb.writeConfig({ metrics: { port } });
   expect((await sb.cli(['get', 'tiny'])).code).toBe(0);

@@ -6,7 +6,7 @@ import { clean } from '../../src/maintenance/clean.js';
 import { verify } from '../../src/maintenance/verify.js';
 import type { CleanOptions } from '../../src/maintenance/types.js';
 import { blobPath } from '../../src/store/layout.js';
-import { addModel, age, bytes, COMMIT_B, DAY, makeSandbox, sha256, type Sandbox } from './fixtures.js';
+import { addModel, age, bytes, COMMIT_B, DAY, makeSandbox, plantOrphanBlob, plantTempFile, sha256, type Sandbox } from './fixtures.js';
 
 let sb: Sandbox;
 afterEach(() => sb?.close());
@@ -104,12 +104,8 @@ describe('clean', () => {
     const { layout } = sb.cache;
     fs.writeFileSync(path.join(layout.quarantine, `${'c'.repeat(64)}.123`), bytes(300, 'q'));
     const orphan = bytes(2048, 'orphan');
-    const orphanPath = blobPath(layout, sha256(orphan));
-    fs.mkdirSync(path.dirname(orphanPath), { recursive: true });
-    fs.writeFileSync(orphanPath, orphan, { mode: 0o444 });
-    const stale = path.join(layout.tmp, 'blob-old');
-    fs.writeFileSync(stale, bytes(100, 't'));
-    age(stale, sb.clock.now - 2 * 3600_000);
+    const orphanPath = plantOrphanBlob(layout, orphan);
+    const stale = plantTempFile(layout, 'blob-old', bytes(100, 't'), sb.clock.now - 2 * 3600_000);
     const unowned = path.join(layout.snapshots, 'gone--model', COMMIT_B);
     fs.mkdirSync(unowned, { recursive: true });
     fs.writeFileSync(path.join(unowned, 'x'), 'abcd');

@@ -7,6 +7,7 @@ import type { OpenedCache } from '../../src/cache/maintenanceApi.js';
 import { openCache } from '../../src/cache/openCache.js';
 import type { ModelRecord } from '../../src/cache/types.js';
 import type { MaintenanceDeps } from '../../src/maintenance/types.js';
+import { blobPath, type Layout } from '../../src/store/layout.js';
 
 export const DAY = 24 * 3600_000;
 
@@ -182,4 +183,20 @@ export function flipByte(file: string, offset = 10, keepMtime = false): void {
 export function age(p: string, ms: number): void {
   const t = new Date(ms);
   fs.lutimesSync(p, t, t);
+}
+
+/** Writes `content` as a read-only blob that no model references (an orphan); returns its path. */
+export function plantOrphanBlob(layout: Layout, content: Buffer): string {
+  const p = blobPath(layout, sha256(content));
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, content, { mode: 0o444 });
+  return p;
+}
+
+/** Writes `content` as tmp/`name`, last modified at `mtimeMs`; returns its path. */
+export function plantTempFile(layout: Layout, name: string, content: Buffer, mtimeMs: number): string {
+  const p = path.join(layout.tmp, name);
+  fs.writeFileSync(p, content);
+  age(p, mtimeMs);
+  return p;
 }

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { optimize } from '../../src/maintenance/optimize.js';
 import { verify } from '../../src/maintenance/verify.js';
-import { blobPath } from '../../src/store/layout.js';
-import { addModel, age, bytes, DAY, makeSandbox, sha256, type Sandbox } from './fixtures.js';
+import { addModel, bytes, DAY, makeSandbox, plantOrphanBlob, plantTempFile, sha256, type Sandbox } from './fixtures.js';
 
 let sb: Sandbox;
 afterEach(() => sb?.close());
@@ -28,12 +27,8 @@ describe('optimize', () => {
     await addModel(sb.cache, { repo: 'org/a', files: { 'a.bin': bytes(5000, 'a') } });
     const { layout } = sb.cache;
     const orphan = bytes(3000, 'orphan');
-    const orphanPath = blobPath(layout, sha256(orphan));
-    fs.mkdirSync(path.dirname(orphanPath), { recursive: true });
-    fs.writeFileSync(orphanPath, orphan, { mode: 0o444 });
-    const stale = path.join(layout.tmp, 'blob-left-behind');
-    fs.writeFileSync(stale, bytes(700, 't'));
-    age(stale, sb.clock.now - 2 * 3600_000);
+    const orphanPath = plantOrphanBlob(layout, orphan);
+    const stale = plantTempFile(layout, 'blob-left-behind', bytes(700, 't'), sb.clock.now - 2 * 3600_000);
     // A committed blob never admitted (refcount 0), old enough that no download holds it.
     const pending = bytes(1200, 'pending');
     const w = await sb.cache.openWriter({ size: pending.length, sha256: sha256(pending) });

@@ -11,6 +11,8 @@ import {
   COMMIT_B,
   flipByte,
   makeSandbox,
+  plantOrphanBlob,
+  plantTempFile,
   refetchFrom,
   sabotage,
   sha256,
@@ -154,12 +156,8 @@ describe('verify', () => {
     await twoModels();
     const { layout } = sb.cache;
     const orphan = bytes(4096, 'orphan');
-    const orphanPath = blobPath(layout, sha256(orphan));
-    fs.mkdirSync(path.dirname(orphanPath), { recursive: true });
-    fs.writeFileSync(orphanPath, orphan, { mode: 0o444 });
-    const stale = path.join(layout.tmp, 'blob-stale');
-    fs.writeFileSync(stale, bytes(777, 'tmp'));
-    age(stale, sb.clock.now - 2 * 3600_000);
+    const orphanPath = plantOrphanBlob(layout, orphan);
+    const stale = plantTempFile(layout, 'blob-stale', bytes(777, 'tmp'), sb.clock.now - 2 * 3600_000);
     const fresh = path.join(layout.tmp, 'blob-in-flight');
     fs.writeFileSync(fresh, 'x');
     age(fresh, sb.clock.now);

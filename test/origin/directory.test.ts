@@ -2,22 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CacheError, ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../src/errors.js';
 import { filesUnder, mlxRepo, sha256Hex, whisperKitRepo, writeRepoToDirectory, WHISPERKIT_REPO } from '../../dev/fixtures/generate.js';
 import { createDirectoryOrigin } from '../../src/origin/directory.js';
 import { createDownloader } from '../../src/origin/fetchModel.js';
 import { parseModelRef } from '../../src/origin/modelRef.js';
+import { codeOf } from '../support/cacheErrorOf.js';
 import { createTempSink } from './tempSink.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CacheError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
 
 describe('directory origin', () => {
   let tmp: string;

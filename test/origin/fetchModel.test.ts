@@ -9,6 +9,7 @@ import { createDownloader, statfsFreeBytes, type DownloaderOptions, type FetchRe
 import { createHuggingFaceOrigin } from '../../src/origin/huggingFace.js';
 import { canonicalRef, parseModelRef } from '../../src/origin/modelRef.js';
 import type { Listing, Origin } from '../../src/origin/types.js';
+import { cacheErrorOf } from '../support/cacheErrorOf.js';
 import { createTempSink, type TempSink } from './tempSink.js';
 
 const TOKEN = 'hf_fake_token';
@@ -151,7 +152,7 @@ describe('downloader against the fake Hub', () => {
   ])('rejects %s bytes after the retries and leaves nothing', async (_name, fault) => {
     hub.faults.add(filePath(WEIGHT), fault);
     const listing = await origin.resolve(REF);
-    const err = await downloader({ retries: 2 }).fetchFiles(listing, origin, sink, {}).catch((e: unknown) => e as CacheError);
+    const err = await cacheErrorOf(downloader({ retries: 2 }).fetchFiles(listing, origin, sink, {}));
     expect(err).toBeInstanceOf(CacheError);
     expect(err.code).toBe(ErrorCodes.INTEGRITY);
     expect(byteRequests(WEIGHT)).toHaveLength(3);
@@ -199,13 +200,13 @@ describe('downloader against the fake Hub', () => {
   it('a final failure aborts every file and leaves no temp file; final Hub errors are not retried', async () => {
     hub.faults.add(filePath(WEIGHT), { kind: 'status', status: 500, times: 10 });
     const listing = await origin.resolve(REF);
-    const err = await downloader({ retries: 1 }).fetchFiles(listing, origin, sink, {}).catch((e: unknown) => e as CacheError);
+    const err = await cacheErrorOf(downloader({ retries: 1 }).fetchFiles(listing, origin, sink, {}));
     expect([err.code, err.retryable]).toEqual([ErrorCodes.ORIGIN_UNAVAILABLE, true]);
     expect(resolveGets(WEIGHT)).toBe(2);
     expect(sink.tempFiles()).toEqual([]);
 
     const ghost: Listing = { ...listing, files: [{ path: 'nope.bin', size: 10, sha256: 'a'.repeat(64) }] };
-    const e404 = await downloader().fetchFiles(ghost, origin, sink, {}).catch((e: unknown) => e as CacheError);
+    const e404 = await cacheErrorOf(downloader().fetchFiles(ghost, origin, sink, {}));
     expect(e404.code).toBe(ErrorCodes.ENTRY_NOT_FOUND);
     expect(hub.counters.requests(`/${WHISPERKIT_REPO}/resolve/${listing.commit}/${VARIANT}/nope.bin`)).toBe(1);
     expect(slept).toHaveLength(1);
@@ -214,9 +215,7 @@ describe('downloader against the fake Hub', () => {
   it('refuses to start without enough free disk (E_NO_SPACE, nothing requested)', async () => {
     const listing = await origin.resolve(REF);
     hub.counters.reset();
-    const err = await downloader({ minFreeBytes: 1000 })
-      .fetchFiles(listing, origin, sink, { freeBytes: async () => 1500 })
-      .catch((e: unknown) => e as CacheError);
+    const err = await cacheErrorOf(downloader({ minFreeBytes: 1000 }).fetchFiles(listing, origin, sink, { freeBytes: async () => 1500 }));
     expect([err.code, err.retryable]).toEqual([ErrorCodes.NO_SPACE, false]);
     expect(err.message).toContain(VARIANT);
     expect(hub.counters.requests('/')).toBe(0);

@@ -1,23 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CacheError, ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../src/errors.js';
 import { filesUnder, generateBytes, mlxRepo, whisperKitRepo, WHISPERKIT_REPO } from '../../dev/fixtures/generate.js';
 import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { createHuggingFaceOrigin, nextLink } from '../../src/origin/huggingFace.js';
 import { parseModelRef } from '../../src/origin/modelRef.js';
 import type { Origin } from '../../src/origin/types.js';
+import { cacheErrorOf, codeOf } from '../support/cacheErrorOf.js';
 
 const TOKEN = 'hf_fake_token';
 const TINY = `${WHISPERKIT_REPO}@main:openai_whisper-tiny`;
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CacheError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -108,16 +99,16 @@ describe('Hugging Face origin against the fake Hub', () => {
     expect(await codeOf(origin.resolve(parseModelRef('acme/private-model', {})))).toBe('ok');
     expect(await codeOf(origin.resolve(parseModelRef(`${WHISPERKIT_REPO}@no-such-branch`, {})))).toBe(ErrorCodes.REVISION_NOT_FOUND);
     expect(await codeOf(origin.resolve(parseModelRef(`${WHISPERKIT_REPO}:openai_whisper-huge`, {})))).toBe(ErrorCodes.ENTRY_NOT_FOUND);
-    const badErr = await badToken.resolve(parseModelRef('mlx-community/whisper-tiny', {})).catch((e: unknown) => e);
-    expect((badErr as CacheError).code).toBe(ErrorCodes.UNAUTHORIZED);
-    expect((badErr as CacheError).message).toMatch(/invalid/);
+    const badErr = await cacheErrorOf(badToken.resolve(parseModelRef('mlx-community/whisper-tiny', {})));
+    expect(badErr.code).toBe(ErrorCodes.UNAUTHORIZED);
+    expect(badErr.message).toMatch(/invalid/);
     expect(JSON.stringify(badErr)).not.toContain('hf_wrong_secret');
-    expect((badErr as CacheError).message).not.toContain('hf_wrong_secret');
+    expect(badErr.message).not.toContain('hf_wrong_secret');
 
     const gated = await origin.resolve(parseModelRef('acme/gated-model', {}));
     expect(await codeOf(origin.open(gated, gated.files[0]!, 0))).toBe(ErrorCodes.GATED_REPO);
     const gatedAnon = await anon.resolve(parseModelRef('acme/gated-model', {}));
-    const e = await anon.open(gatedAnon, gatedAnon.files[0]!, 0).catch((x: unknown) => x as CacheError);
+    const e = await cacheErrorOf(anon.open(gatedAnon, gatedAnon.files[0]!, 0));
     expect(e.code).toBe(ErrorCodes.GATED_REPO);
     expect(e.message).toMatch(/HF_TOKEN/);
 
@@ -130,18 +121,18 @@ describe('Hugging Face origin against the fake Hub', () => {
     const listing = await origin.resolve(parseModelRef('mlx-community/whisper-tiny', {}));
     const f = listing.files.find((x) => x.path === 'config.json')!;
     hub.faults.add('config.json', { kind: 'rateLimit', retryAfterSec: 3 });
-    const e429 = await origin.open(listing, f, 0).catch((x: unknown) => x as CacheError);
+    const e429 = await cacheErrorOf(origin.open(listing, f, 0));
     expect(e429.code).toBe(ErrorCodes.ORIGIN_UNAVAILABLE);
     expect(e429.retryable).toBe(true);
     expect(e429.details?.retryAfterMs).toBe(3000);
     hub.faults.add('config.json', { kind: 'status', status: 503 });
-    const e503 = await origin.open(listing, f, 0).catch((x: unknown) => x as CacheError);
+    const e503 = await cacheErrorOf(origin.open(listing, f, 0));
     expect([e503.code, e503.retryable, e503.details?.status]).toEqual([ErrorCodes.ORIGIN_UNAVAILABLE, true, 503]);
 
     const port = new URL(hub.endpoint).port;
     await hub.close();
     const gone = createHuggingFaceOrigin({ endpoint: `http://127.0.0.1:${port}`, token: TOKEN });
-    const eConn = await gone.resolve(parseModelRef('mlx-community/whisper-tiny', {})).catch((x: unknown) => x as CacheError);
+    const eConn = await cacheErrorOf(gone.resolve(parseModelRef('mlx-community/whisper-tiny', {})));
     expect([eConn.code, eConn.retryable]).toEqual([ErrorCodes.ORIGIN_UNAVAILABLE, true]);
     expect(eConn.message).not.toContain(TOKEN);
     hub = await startFakeHub(); // for afterEach
@@ -152,7 +143,7 @@ describe('Hugging Face origin against the fake Hub', () => {
       { path: 'ok.json', bytes: Buffer.from('{}'), lfs: false },
       { path: '../escape.txt', bytes: Buffer.from('x'), lfs: false },
     ] });
-    const err = await origin.resolve(parseModelRef('evil/model', {})).catch((x: unknown) => x as CacheError);
+    const err = await cacheErrorOf(origin.resolve(parseModelRef('evil/model', {})));
     expect(err.code).toBe(ErrorCodes.UNSAFE_PATH);
     expect(err.message).toContain('../escape.txt');
 
@@ -213,7 +204,7 @@ describe('Hugging Face origin against the fake Hub', () => {
     const logged: string[] = [];
     const o = createHuggingFaceOrigin({ endpoint: hub.endpoint, token: TOKEN, logger: { debug: (obj, msg) => logged.push(JSON.stringify({ obj, msg })) } });
     const listing = await o.resolve(parseModelRef('mlx-community/whisper-tiny', {})); // 2 requests: revision + tree
-    const err = await o.open(listing, listing.files[0]!, 0).catch((x: unknown) => x as CacheError);
+    const err = await cacheErrorOf(o.open(listing, listing.files[0]!, 0));
     expect([err.code, err.retryable]).toEqual([ErrorCodes.ORIGIN_UNAVAILABLE, true]);
     expect(err.details?.retryAfterMs).toBeGreaterThan(0);
     expect(err.details?.retryAfterMs).toBeLessThanOrEqual(60_000);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openCache } from '../../src/cache/openCache.js';
-import { CacheError, ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../src/errors.js';
 import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { filesUnder, sha256Hex, whisperKitRepo, writeRepoToDirectory, WHISPERKIT_REPO } from '../../dev/fixtures/generate.js';
 import { createDirectoryOrigin } from '../../src/origin/directory.js';
@@ -11,6 +11,7 @@ import { createDownloader, statfsFreeBytes } from '../../src/origin/fetchModel.j
 import { createHuggingFaceOrigin } from '../../src/origin/huggingFace.js';
 import { parseModelRef } from '../../src/origin/modelRef.js';
 import type { Origin } from '../../src/origin/types.js';
+import { cacheErrorOf } from '../support/cacheErrorOf.js';
 
 /** The origins and the downloader with the core engineer's store: fetched, verified, admitted. */
 describe('origins into the real store', () => {
@@ -79,7 +80,7 @@ describe('origins into the real store', () => {
     const origin = createHuggingFaceOrigin({ endpoint: hub.endpoint, token: 'hf_fake_token' });
     hub.faults.add('openai_whisper-tiny/AudioEncoder.mlmodelc/weights/weight.bin', { kind: 'corrupt', times: 5 });
     const cacheDir = path.join(tmp, 'cache');
-    const err = await fetchAndAdmit(origin, cacheDir).catch((e: unknown) => e as CacheError);
+    const err = await cacheErrorOf(fetchAndAdmit(origin, cacheDir));
     expect(err.code).toBe(ErrorCodes.INTEGRITY);
     const bad = filesUnder(wk, 'openai_whisper-tiny').find((f) => f.path === 'AudioEncoder.mlmodelc/weights/weight.bin')!;
     const cache = openCache({ cacheDir, limitBytes: 1e9, lowWatermark: 0.9 });
@@ -90,11 +91,11 @@ describe('origins into the real store', () => {
       // its file; nothing of the corrupt one.
       const byDigest = new Map(filesUnder(wk, 'openai_whisper-tiny').map((f) => [sha256Hex(f.bytes), f.bytes]));
       for (const name of fs.readdirSync(cache.layout.tmp)) {
-        const m = /^partial-([0-9a-f]{64})$/.exec(name);
-        expect(m, name).not.toBeNull();
-        expect(m![1]).not.toBe(sha256Hex(bad.bytes));
+        const digest = /^partial-([0-9a-f]{64})$/.exec(name)?.[1];
+        if (digest === undefined) throw new Error(`not a partial download: ${name}`);
+        expect(digest).not.toBe(sha256Hex(bad.bytes));
         const kept = fs.readFileSync(path.join(cache.layout.tmp, name));
-        expect(byDigest.get(m![1])!.subarray(0, kept.length).equals(kept)).toBe(true);
+        expect(byDigest.get(digest)!.subarray(0, kept.length).equals(kept)).toBe(true);
       }
     } finally {
       cache.close();

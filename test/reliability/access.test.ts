@@ -8,7 +8,7 @@ import { ALIASES, getJson } from '../e2e/daemon-helpers.js';
 import { CLI, makeSandbox, type Sandbox } from '../e2e/harness.js';
 import { walk } from './helpers.js';
 
-/** Access (DESIGN §5): a private socket, refusal of shared-writable dirs, and a Hub token that never leaks. */
+/** Access: a private socket, refusal of shared-writable dirs, and a Hub token that never leaks. */
 
 const TOKEN = 'hf_RELIABILITYsecretTOKEN0123456789';
 let hub: FakeHub;

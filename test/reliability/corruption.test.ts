@@ -1,35 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { filesUnder, sha256Hex, whisperKitRepo } from '../../dev/fixtures/generate.js';
-import { ALIASES, getJson, startHub, wkFileGets, type GetJson } from '../e2e/daemon-helpers.js';
-import { makeSandbox, waitFor, type Sandbox } from '../e2e/harness.js';
+import { getJson, wkFileGets, type GetJson } from '../e2e/daemon-helpers.js';
+import { waitFor, type Sandbox } from '../e2e/harness.js';
+import { hubTest as it } from '../e2e/hubTest.js';
 import { killDaemon, readIndex, v1, walk } from './helpers.js';
 
 /**
- * Corruption behind the daemon's back (DESIGN §10): each is detected (verify exits 1 naming it, or the
+ * Corruption behind the daemon's back: each is detected (verify exits 1 naming it, or the
  * watcher marks the model damaged) and none is served as a hit: the next get after detection returns
  * files whose bytes match the origin.
  */
 
 const EXPECTED = new Map(filesUnder(whisperKitRepo(), 'openai_whisper-tiny').map((f) => [f.path, sha256Hex(f.bytes)]));
 const VICTIM = 'MelSpectrogram.mlmodelc/weights/weight.bin';
-let hub: FakeHub;
-let sb: Sandbox;
-
-beforeAll(async () => {
-  hub = await startHub();
-});
-afterAll(async () => {
-  await hub.close();
-});
-beforeEach(() => {
-  sb = makeSandbox({ endpoint: hub.endpoint, models: { ...ALIASES } });
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
 
 function assertIntact(got: GetJson): void {
   const files = walk(got.path);
@@ -41,34 +27,34 @@ function assertIntact(got: GetJson): void {
   }
 }
 
-function blobOf(got: GetJson, rel: string): string {
+function blobOf(sb: Sandbox, got: GetJson, rel: string): string {
   const digest = EXPECTED.get(rel)!;
   expect(fs.existsSync(path.join(got.path, rel))).toBe(true);
   return path.join(v1(sb), 'blobs', 'sha256', digest.slice(0, 2), digest);
 }
 
-async function verifyJson(args: string[] = []) {
+async function verifyJson(sb: Sandbox, args: string[] = []) {
   const r = await sb.cli(['--json', 'verify', ...args]);
   return { code: r.code, text: r.stdout, data: r.json<{ ok: boolean; problems: number }>() };
 }
 
 /** Detected by verify, repaired by verify --repair, and the next get is intact (re-fetched). */
-async function detectRepairServe(what: string): Promise<void> {
-  const found = await verifyJson();
+async function detectRepairServe(sb: Sandbox, hub: FakeHub, what: string): Promise<void> {
+  const found = await verifyJson(sb);
   expect(found.code, `verify must fail after: ${what}`).toBe(1);
   expect(found.data.ok).toBe(false);
   const gets = wkFileGets(hub);
-  const repair = await verifyJson(['--repair']);
+  const repair = await verifyJson(sb, ['--repair']);
   expect(repair.code, repair.text).toBe(0);
   expect(wkFileGets(hub)).toBeGreaterThan(gets);
   assertIntact(await getJson(sb, 'whisper-tiny'));
-  expect((await verifyJson()).code).toBe(0);
+  expect((await verifyJson(sb)).code).toBe(0);
 }
 
 describe('corrupted content', () => {
-  it('a flipped byte in a blob is found by verify and never served after detection', async () => {
+  it('a flipped byte in a blob is found by verify and never served after detection', async ({ hub, sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
-    const blob = blobOf(got, VICTIM);
+    const blob = blobOf(sb, got, VICTIM);
     fs.chmodSync(blob, 0o644);
     const fd = fs.openSync(blob, 'r+');
     const b = Buffer.alloc(1);
@@ -77,42 +63,42 @@ describe('corrupted content', () => {
     fs.writeSync(fd, b, 0, 1, 1000);
     fs.closeSync(fd);
     fs.chmodSync(blob, 0o444);
-    const v = await verifyJson();
+    const v = await verifyJson(sb);
     expect(v.text).toContain(VICTIM);
-    await detectRepairServe('flipped byte');
+    await detectRepairServe(sb, hub, 'flipped byte');
   }, 60_000);
 
-  it('a truncated file is found and re-fetched', async () => {
+  it('a truncated file is found and re-fetched', async ({ hub, sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
     const file = path.join(got.path, VICTIM);
     fs.chmodSync(file, 0o644);
     fs.truncateSync(file, 100);
-    await detectRepairServe('truncated file');
+    await detectRepairServe(sb, hub, 'truncated file');
   }, 60_000);
 
-  it('a blob replaced by a symlink is reported and the snapshot is served intact', async () => {
+  it('a blob replaced by a symlink is reported and the snapshot is served intact', async ({ sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
-    const blob = blobOf(got, 'config.json');
+    const blob = blobOf(sb, got, 'config.json');
     const outside = path.join(sb.root, 'outside.json');
     fs.writeFileSync(outside, '{"evil":true}');
     fs.rmSync(blob);
     fs.symlinkSync(outside, blob);
-    const found = await verifyJson();
+    const found = await verifyJson(sb);
     expect(found.code).toBe(1);
     expect(found.text).toContain(EXPECTED.get('config.json')!);
     // The snapshot's own hard link still holds the verified bytes: what is served stays intact.
     assertIntact(await getJson(sb, 'whisper-tiny'));
     // Repair converges (the first pass removes the planted link, the second relinks the blob).
     let code: number | null = 1;
-    for (let i = 0; i < 2 && code !== 0; i++) code = (await verifyJson(['--repair'])).code;
+    for (let i = 0; i < 2 && code !== 0; i++) code = (await verifyJson(sb, ['--repair'])).code;
     expect(code).toBe(0);
-    expect((await verifyJson()).code).toBe(0);
+    expect((await verifyJson(sb)).code).toBe(0);
     assertIntact(await getJson(sb, 'whisper-tiny'));
     expect(fs.readFileSync(outside, 'utf8')).toBe('{"evil":true}');
     expect(fs.lstatSync(blob).isSymbolicLink()).toBe(false);
   }, 60_000);
 
-  it('a snapshot file made writable and edited: the watcher marks it damaged and the next get re-fetches', async () => {
+  it('a snapshot file made writable and edited: the watcher marks it damaged and the next get re-fetches', async ({ hub, sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
     const file = path.join(got.path, 'config.json');
     fs.chmodSync(file, 0o644);
@@ -126,17 +112,17 @@ describe('corrupted content', () => {
     expect(again.hit).toBe(false);
     expect(wkFileGets(hub)).toBeGreaterThan(gets);
     assertIntact(again);
-    expect((await verifyJson()).code).toBe(0);
+    expect((await verifyJson(sb)).code).toBe(0);
   }, 60_000);
 });
 
 describe('a damaged index', () => {
-  it('index deleted: the daemon starts empty, verify reports the orphans, optimize removes them, nothing is a hit', async () => {
+  it('index deleted: the daemon starts empty, verify reports the orphans, optimize removes them, nothing is a hit', async ({ hub, sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
     expect(got.hit).toBe(false);
     expect((await sb.cli(['daemon', 'stop'])).code).toBe(0);
     for (const f of ['index.db', 'index.db-wal', 'index.db-shm']) fs.rmSync(path.join(v1(sb), f), { force: true });
-    const v = await verifyJson();
+    const v = await verifyJson(sb);
     expect(v.code).toBe(1);
     const orphans = (v.data as unknown as { orphans: { blobs: unknown[]; snapshots: unknown[] } }).orphans;
     expect(orphans.blobs.length + orphans.snapshots.length).toBeGreaterThan(0);
@@ -145,7 +131,7 @@ describe('a damaged index', () => {
     // optimize sweeps orphan blobs; orphan snapshot trees go with clean --partial.
     const clean = await sb.cli(['--json', 'clean', '--partial']);
     expect(clean.code, clean.stderr).toBe(0);
-    const after = await verifyJson();
+    const after = await verifyJson(sb);
     expect(after.code, after.text).toBe(0);
     expect(walk(path.join(v1(sb), 'blobs'))).toEqual([]);
     const gets = wkFileGets(hub);
@@ -155,17 +141,17 @@ describe('a damaged index', () => {
     assertIntact(again);
   }, 60_000);
 
-  it('WAL removed after kill -9: the index opens at its last checkpoint, verify + optimize reconcile, gets are intact', async () => {
+  it('WAL removed after kill -9: the index opens at its last checkpoint, verify + optimize reconcile, gets are intact', async ({ sb }) => {
     await getJson(sb, 'whisper-tiny');
     await getJson(sb, 'whisper-base');
     await killDaemon(sb);
     fs.rmSync(path.join(v1(sb), 'index.db-wal'), { force: true });
     fs.rmSync(path.join(v1(sb), 'index.db-shm'), { force: true });
-    const first = await verifyJson();
+    const first = await verifyJson(sb);
     expect([0, 1]).toContain(first.code);
     const opt = await sb.cli(['--json', 'optimize']);
     expect(opt.code, opt.stderr).toBe(0);
-    const repaired = await verifyJson(['--repair']);
+    const repaired = await verifyJson(sb, ['--repair']);
     expect(repaired.code, repaired.text).toBe(0);
     assertIntact(await getJson(sb, 'whisper-tiny'));
     // Every indexed file is on disk, and every blob file is indexed.

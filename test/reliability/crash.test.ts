@@ -8,7 +8,7 @@ import { makeSandbox, waitFor, type Sandbox } from '../e2e/harness.js';
 import { assertRecovered, killDaemon, totals, v1, waitForPause, walk, type Totals } from './helpers.js';
 
 /**
- * kill -9 at named points (DESIGN §10): the daemon is started with VOCORIZE_FAULT_PAUSE=<point>, driven to
+ * kill -9 at named points: the daemon is started with VOCORIZE_FAULT_PAUSE=<point>, driven to
  * that point, SIGKILLed there, restarted (autostart), and must recover: verify exits 0, no snapshot misses
  * a file, no unreferenced blob after optimize, the interrupted work is redone on the next get, and
  * accounting totals never go down.

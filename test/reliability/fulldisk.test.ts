@@ -9,7 +9,7 @@ import { makeSandbox, waitFor, type Sandbox } from '../e2e/harness.js';
 import { readIndex, v1, walk } from './helpers.js';
 
 /**
- * A full disk (DESIGN §10): the cache dir is a 64 MB tmpfs mounted by the test (root only). A miss that
+ * A full disk: the cache dir is a 64 MB tmpfs mounted by the test (root only). A miss that
  * does not fit fails with E_NO_SPACE (or E_TOO_LARGE above the limit), leaves nothing partial (tmp/ empty,
  * no model row, no blob row of the failed model) and the daemon keeps serving hits.
  */

@@ -85,7 +85,7 @@ export async function killDaemon(sb: Sandbox): Promise<number> {
 }
 
 /**
- * The invariants a restart must restore (DESIGN §10): verify passes, every indexed file of every model
+ * The invariants a restart must restore: verify passes, every indexed file of every model
  * is present in its snapshot, and after optimize no blob is unreferenced and tmp/ holds nothing but
  * resumable partial downloads.
  */

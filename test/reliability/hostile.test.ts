@@ -16,7 +16,7 @@ import { makeSandbox, type Sandbox } from '../e2e/harness.js';
 import { walk } from './helpers.js';
 
 /**
- * Hostile input (DESIGN §6, §10): the request path (parseRequest + the method handlers over a real core
+ * Hostile input: the request path (parseRequest + the method handlers over a real core
  * on a temp cache) answers every input with a valid error shape and never throws; raw bytes on the real
  * socket never take the daemon down; unsafe model references and remote listings are refused; a symlink
  * planted in the cache is never followed by clean, verify, optimize or restore.

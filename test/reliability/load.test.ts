@@ -8,7 +8,7 @@ import { makeSandbox, type Sandbox } from '../e2e/harness.js';
 import { readIndex } from './helpers.js';
 
 /**
- * Load with eviction pressure (DESIGN §10): 64 client connections (8 processes × 8 connections of the built
+ * Load with eviction pressure: 64 client connections (8 processes × 8 connections of the built
  * client, dist/ipc/client.js) make mixed gets of 5 models (~5.3 MB) against a 3 MB limit. Every request is
  * answered, no client sees a path with missing files while it holds the lease, and each model is
  * downloaded exactly once more than it was evicted.
