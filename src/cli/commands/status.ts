@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import type { ResultOf } from '../../ipc/protocol.js';
 import type { Cli, RunContext } from '../cli.js';
-import { ago, duration, mb, pct } from '../format.js';
+import { ago, duration, mb } from '../format.js';
 
 /**
  * The status page. Existing scripts grep it: `Total Cache Size: <N>MB` must be the first `<N>MB` on the
- * page (its 4th whitespace field is the number with MB) and `Hit Rate: <N>%` must appear as such;
+ * page (its 4th whitespace field is the number with MB) and `Hit Rate: <N>%` with N a whole number (read
+ * with `grep -o '[0-9]*'`; --json keeps the exact ratio), which says when there were no requests yet;
  * lines with `Size`, `Issues` and `Integrity` are read by people and scripts.
  */
 export function renderStatus(d: ResultOf<'status'>, now = Date.now()): string {
@@ -22,7 +23,7 @@ export function renderStatus(d: ResultOf<'status'>, now = Date.now()): string {
     'Vocorize Model Cache Status',
     `Total Cache Size: ${mb(d.usedBytes)}`,
     `Size Limit: ${mb(d.limitBytes)} (${Math.round((d.usedBytes / Math.max(1, d.limitBytes)) * 100)}% used, evicts down to ${Math.round(d.lowWatermark * 100)}%)`,
-    `Hit Rate: ${pct(d.hitRate)}`,
+    d.hitRate === null ? 'Hit Rate: 0% (no requests yet)' : `Hit Rate: ${Math.round(d.hitRate * 100)}%`,
     `Requests: ${d.hits} hits, ${d.misses} misses, ${d.errors} errors`,
     `Models: ${d.models} (${d.pinned} pinned, ${d.damaged} damaged, ${d.leases} leases held, ${d.downloadsInFlight} downloading)`,
     `Integrity: ${integrity}`,
