@@ -168,6 +168,10 @@ export function createHandlers(state: DaemonState) {
     release: (p) => ({ released: leases.release(p.lease) }),
     warm: async (p, ctx) => {
       const names = p.models && p.models.length > 0 ? p.models : Object.keys(state.config().models);
+      if (names.length === 0) {
+        const file = state.config().source.path ?? 'the config (none is in effect: built-in defaults)';
+        throw new CacheError(ErrorCodes.USAGE, `nothing to warm: name models (cache-manager warm <model>...) or add aliases to "models" in ${file}`);
+      }
       const results: WarmItem[] = [];
       for (const name of names) {
         try {
@@ -202,6 +206,7 @@ export function createHandlers(state: DaemonState) {
     },
     evict: (p) => {
       const m = findCachedModel(state, p.model);
+      if (m.pinned) throw new CacheError(ErrorCodes.IN_USE, `${m.key} is pinned; unpin it first (cache-manager unpin ${p.model})`);
       if (leases.isLeased(m.id)) {
         throw new CacheError(ErrorCodes.IN_USE, `${m.key} is leased by a client; release it first`, { retryable: true });
       }
