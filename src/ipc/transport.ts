@@ -194,11 +194,11 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
 
   let ipc = newIpc();
   await listen(ipc);
-  let listenedIno = chmodAndIno();
+  let listened = chmodAndIdentify();
 
-  function chmodAndIno(): number {
+  function chmodAndIdentify(): string {
     fs.chmodSync(socketPath, 0o600);
-    return fs.statSync(socketPath).ino;
+    return fileIdentity(socketPath) ?? '';
   }
 
   function listen(on: IPCModule): Promise<void> {
@@ -525,7 +525,7 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
       }
-      if (st && st.isSocket() && st.ino === listenedIno) return 'ok';
+      if (st && st.isSocket() && fileIdentity(socketPath) === listened) return 'ok';
       if (st && (!st.isSocket() || (await probeSocket(socketPath)) !== 'stale')) return 'occupied';
       if (stopping) return 'ok';
       // Gone or stale: the old listener is bound to an unlinked inode nobody can reach. Closing it
@@ -542,7 +542,7 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
       const next = newIpc();
       await listen(next);
       ipc = next;
-      listenedIno = chmodAndIno();
+      listened = chmodAndIdentify();
       return 'restored';
     },
     close() {
@@ -552,7 +552,7 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
       const server = ipc.server ? ipc.server.server : false;
       if (server && server.listening) server.close();
       for (const p of [...peers.values()]) p.conn.close();
-      closed = new Promise<void>((resolve) => setImmediate(resolve)).then(() => removeIfOurs(socketPath, listenedIno));
+      closed = new Promise<void>((resolve) => setImmediate(resolve)).then(() => removeIfOurs(socketPath, listened));
       return closed;
     },
     drained() {
@@ -578,10 +578,23 @@ function safely(fn: () => void, logger: TransportLogger, msg: string): void {
   }
 }
 
-/** Unlinks the socket file unless someone else's socket took its place. */
-function removeIfOurs(socketPath: string, ino: number): void {
+/**
+ * `<dev>:<ino>:<ctime ns>` of a path (not followed), or null when it is gone. The ctime tells apart a
+ * new file that was given the inode number of a removed one.
+ */
+function fileIdentity(file: string): string | null {
   try {
-    if (fs.lstatSync(socketPath).ino === ino) fs.unlinkSync(socketPath);
+    const st = fs.lstatSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.ctimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Unlinks the socket file unless someone else's socket took its place. */
+function removeIfOurs(socketPath: string, identity: string): void {
+  try {
+    if (fileIdentity(socketPath) === identity) fs.unlinkSync(socketPath);
   } catch {
     // already gone
   }
