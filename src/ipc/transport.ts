@@ -333,14 +333,20 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
     }
   }
 
-  /** Answers E_BUSY and closes a connection over the cap. */
+  /** Answers E_BUSY (over the cap) or E_SHUTTING_DOWN (closing), both retryable, and closes the connection. */
   function refuse(socket: net.Socket): void {
-    warnRarely('cap', { connections: peers.size, max: limits.maxConnections }, 'connection refused: at the connection limit');
     socket.removeAllListeners('data');
     socket.on('data', () => undefined);
     socket.on('error', () => undefined);
-    const message = `the daemon has ${limits.maxConnections} connections open (its limit) and none is idle; try again shortly`;
-    socket.end(encodeFrame('response', errorReply(null, ErrorCodes.BUSY, message, true)));
+    let reply: Record<string, unknown>;
+    if (stopping) {
+      reply = errorReply(null, ErrorCodes.SHUTTING_DOWN, 'the daemon is shutting down; retry against the next daemon', true);
+    } else {
+      warnRarely('cap', { connections: peers.size, max: limits.maxConnections }, 'connection refused: at the connection limit');
+      const message = `the daemon has ${limits.maxConnections} connections open (its limit) and none is idle; try again shortly`;
+      reply = errorReply(null, ErrorCodes.BUSY, message, true);
+    }
+    socket.end(encodeFrame('response', reply));
     setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
   }
 
