@@ -230,8 +230,17 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
           logger.debug({ err: String((err as Error)?.message ?? err) }, 'socket error');
         }
       });
+      // node-ipc's own handler of a socket's close destroys the first socket of its list that is no
+      // longer readable, which includes a peer that half-closed and still awaits replies. The list is
+      // kept here instead: a socket leaves it when it closes.
+      server.off('close', '*');
       server.on('connect', (socket: unknown) => {
-        if (socket instanceof net.Socket) admit(socket);
+        if (!(socket instanceof net.Socket)) return;
+        socket.once('close', () => {
+          const i = server.sockets.indexOf(socket);
+          if (i >= 0) server.sockets.splice(i, 1);
+        });
+        admit(socket);
       });
       server.start();
     });
@@ -547,6 +556,12 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
       unlinkIfPresent(socketPath);
       const next = newIpc();
       await listen(next);
+      if (stopping) {
+        // close() ran while this listener was being opened: it must not outlive the server.
+        const srv = next.server ? next.server.server : false;
+        if (srv) srv.close();
+        return 'ok';
+      }
       ipc = next;
       listened = chmodAndIdentify();
       return 'restored';

@@ -323,3 +323,31 @@ describe('the connection cap', () => {
     expect(server.connections()).toBe(1);
   }, 60_000);
 });
+
+describe('half-closed peers', () => {
+  it('a peer that half-closed still gets its replies when other connections close meanwhile (repeated)', async () => {
+    const held: Seen[] = [];
+    await serve({}, (r) => {
+      if (r.method === 'slow') held.push(r);
+      else r.conn.send('response', { id: r.id, result: {} });
+    });
+    for (let round = 0; round < 10; round++) {
+      const a = await peer();
+      a.write(request(`a${round}`, 'slow'));
+      a.socket.end();
+      await until(() => held.length === 1, 'the slow request');
+      for (let i = 0; i < 3; i++) {
+        const b = await peer();
+        b.write(request(`b${i}`));
+        await b.waitFor(1);
+        b.close();
+        await b.waitClosed();
+      }
+      await turns(20);
+      const r = held.shift()!;
+      r.conn.send('response', { id: r.id, result: { late: true } });
+      await a.waitClosed();
+      expect(a.messages.map((m) => m.data.id), `round ${round}`).toEqual([`a${round}`]);
+    }
+  }, 60_000);
+});
