@@ -19,7 +19,10 @@ import { ensureSocketDir, probeSocket } from './socketFile.js';
  *    when a read happens to end on `\f`, and (d) dispatches by client-chosen `type` onto its own
  *    event names ('connect', 'close', 'error');
  *  - we serialise replies ourselves (identical bytes to node-ipc's `emit`) so a result that cannot be
- *    serialised becomes an error reply instead of an exception.
+ *    serialised becomes an error reply instead of an exception;
+ *  - connections are counted, capped and closed here: node-ipc's cap (net.Server.maxConnections, which
+ *    drops the excess without a word) is lifted, and its per-close handler, which destroys the first
+ *    socket that is no longer readable (a half-closed peer still awaiting replies), is removed.
  */
 
 export type MessageType = 'request' | 'response' | 'progress';
