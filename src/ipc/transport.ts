@@ -537,13 +537,14 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
     connections: () => peers.size,
     async checkSocketFile() {
       if (stopping) return 'ok';
+      // The common case costs one lstat: the identity still matches.
+      if (fileIdentity(socketPath) === listened) return 'ok';
       let st: fs.Stats | null = null;
       try {
         st = fs.lstatSync(socketPath);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
       }
-      if (st && st.isSocket() && fileIdentity(socketPath) === listened) return 'ok';
       if (st && (!st.isSocket() || (await probeSocket(socketPath)) !== 'stale')) return 'occupied';
       if (stopping) return 'ok';
       // Gone or stale: the old listener is bound to an unlinked inode nobody can reach. Closing it
