@@ -48,6 +48,8 @@ export const ErrorCodes = {
   LOCKED: 'E_LOCKED',
   /** The daemon is not running / not answering. */
   UNREACHABLE: 'E_UNREACHABLE',
+  /** The daemon is at its connection limit and no idle connection could make room. Retryable. */
+  BUSY: 'E_BUSY',
   /** The daemon is shutting down. Retryable against a new daemon. */
   SHUTTING_DOWN: 'E_SHUTTING_DOWN',
   /** Permissions of the cache/socket dir are unsafe (writable by others). */

@@ -11,7 +11,7 @@ import { DURATION_HINT, DURATION_PATTERN, SIZE_HINT, SIZE_PATTERN, formatBytes, 
 
 type Msg = { input?: unknown };
 
-function sizeField(description: string | null, min = 0) {
+function sizeField(description: string | null, min = 0, max = Number.MAX_SAFE_INTEGER) {
   const msg = (iss: Msg) => `expected ${SIZE_HINT}, got ${showValue(iss.input)}`;
   return z
     .union(
@@ -32,6 +32,10 @@ function sizeField(description: string | null, min = 0) {
       }
       if (n < min) {
         ctx.issues.push({ code: 'custom', message: `must be at least ${min === 1 ? '1 byte' : min < 1e6 ? `${min} bytes` : formatBytes(min)}, got ${showValue(v)}`, input: v });
+        return z.NEVER;
+      }
+      if (n > max) {
+        ctx.issues.push({ code: 'custom', message: `must be at most ${formatBytes(max)} (${max} bytes), got ${showValue(v)}`, input: v });
         return z.NEVER;
       }
       return n;
@@ -65,6 +69,9 @@ function durationField(description: string | null, min = 0) {
     });
 }
 
+/** Upper bound of `frameLimit`: the daemon holds up to this much of one unfinished frame per connection. */
+export const MAX_FRAME_LIMIT_BYTES = 64 * 1024 * 1024;
+
 const PATH_NOTE = 'Relative paths resolve against this file\'s folder; "~" is the home directory.';
 
 function barePath() {
@@ -80,6 +87,27 @@ function pathField(description: string) {
 
 function intField(description: string, min: number, max: number) {
   return z.number().int().min(min).max(max).describe(description);
+}
+
+/**
+ * Keys a record in the file may not use: zod drops `__proto__` from a parsed record (it would replace
+ * the result's prototype), and `constructor` / `prototype` shadow Object members wherever a name is
+ * looked up. Each is refused with an error naming the key, never silently dropped.
+ */
+export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** `schema` (a record) preceded by a check of the raw object's own keys against RESERVED_KEYS. */
+function withoutReservedKeys<T extends z.ZodType>(schema: T) {
+  return z.preprocess((input, ctx) => {
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+      for (const key of RESERVED_KEYS) {
+        if (Object.prototype.hasOwnProperty.call(input, key)) {
+          ctx.issues.push({ code: 'custom', message: `key ${JSON.stringify(key)} is reserved; choose another name`, input, path: [key] });
+        }
+      }
+    }
+    return input;
+  }, schema);
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -168,21 +196,22 @@ const benchSuiteSchema = z
     runs: intField('Timed runs per benchmark. Default 3.', 1, 1000).optional(),
     target: durationField(null).nullable().describe('Target median wall time, shown pass/fail. Default: none.').optional(),
     cwd: pathField('Working directory. Default: this file\'s folder.').optional(),
-    env: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-          error: (iss: Msg) => `environment variable name ${showValue(iss.input)} is not valid`,
-        }),
-        z.string(),
-      )
-      .describe('Extra environment variables.')
-      .optional(),
+    env: withoutReservedKeys(
+      z
+        .record(
+          z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+            error: (iss: Msg) => `environment variable name ${showValue(iss.input)} is not valid`,
+          }),
+          z.string(),
+        )
+        .describe('Extra environment variables.'),
+    ).optional(),
   })
   .describe('A test suite the benchmarker runs.');
 
 const benchmarkSchema = z
   .strictObject({
-    suites: z.record(nameKey('suite name'), benchSuiteSchema).describe('Suites by name.').optional(),
+    suites: withoutReservedKeys(z.record(nameKey('suite name'), benchSuiteSchema).describe('Suites by name.')).optional(),
   })
   .describe('The benchmarker.');
 
@@ -206,10 +235,9 @@ export const configFileSchema = z
       .array(originSchema)
       .describe('Where models come from, tried in order. Default: [{"type": "huggingface"}].')
       .optional(),
-    models: z
-      .record(nameKey('alias'), z.string().min(1).describe('<repo>[@<revision>][:<subfolder>]'))
-      .describe('Aliases: name -> model reference.')
-      .optional(),
+    models: withoutReservedKeys(
+      z.record(nameKey('alias'), z.string().min(1).describe('<repo>[@<revision>][:<subfolder>]')).describe('Aliases: name -> model reference.'),
+    ).optional(),
     download: downloadSchema.optional(),
     leaseTtl: durationField('A lease not renewed or released ends after this. Default "30m".', 1).optional(),
     revalidateAfter: durationField('Re-resolve a branch to its commit in the background after this. Default "24h".').optional(),
@@ -221,7 +249,7 @@ export const configFileSchema = z
     log: logSchema.optional(),
     metrics: metricsSchema.optional(),
     benchmark: benchmarkSchema.optional(),
-    frameLimit: sizeField('Largest socket frame accepted. Default "1MiB".', 1024).optional(),
+    frameLimit: sizeField('Largest socket frame accepted. Default "1MiB".', 1024, MAX_FRAME_LIMIT_BYTES).optional(),
   })
   .meta({
     title: 'vocorize model cache: cache-config.json',

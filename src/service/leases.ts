@@ -16,6 +16,8 @@ export interface Leases {
   acquire(modelId: number, connId: number | null): Lease;
   release(leaseId: string): boolean;
   releaseConnection(connId: number): number;
+  /** Unexpired leases taken on connection `connId`. */
+  heldBy(connId: number): number;
   isLeased(modelId: number): boolean;
   /** Drop expired leases; returns how many ended. */
   sweep(): number;
@@ -75,6 +77,14 @@ export function createLeases(opts: { ttlMs: number; clock?: () => number }): Lea
         }
       }
       perConn.delete(connId);
+      return n;
+    },
+    heldBy(connId) {
+      const set = perConn.get(connId);
+      if (!set) return 0;
+      const now = clock();
+      let n = 0;
+      for (const id of set) if ((byId.get(id)?.expiresAt ?? 0) > now) n++;
       return n;
     },
     isLeased(modelId) {
