@@ -25,7 +25,8 @@ export function registerGet(program: Command, cli: Cli): void {
               run: o.run ?? nonEmpty(process.env.VOCORIZE_CACHE_RUN),
               // --hold: the caller uses the path after this process exits, so the lease lives for leaseTtl.
               leaseScope: o.hold ? 'ttl' : 'connection',
-              progress: bar.onProgress !== undefined,
+              // Always asked for: besides the bar, progress events restart the call's idle deadline.
+              progress: true,
             },
             { onProgress: bar.onProgress },
           );
