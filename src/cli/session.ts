@@ -125,12 +125,13 @@ function daemonSession(first: CacheClient, g: Globals, config: ResolvedConfig): 
   };
 }
 
-async function deadlineCall<M extends Method>(
+/** One call with the method's deadline (callDeadline); an expired deadline is an E_UNREACHABLE naming pid, socket and the way out. */
+export async function deadlineCall<M extends Method>(
   client: CacheClient,
   config: ResolvedConfig,
   method: M,
   params: ParamsOf<M>,
-  o: CallOptions | undefined,
+  o?: CallOptions,
 ): Promise<ResultOf<M>> {
   const d = callDeadline(method);
   const opts: ClientCallOptions = d.kind === 'total' ? { timeoutMs: d.ms } : { idleTimeoutMs: d.ms };
