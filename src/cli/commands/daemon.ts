@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { runDaemonForeground, serviceUnits, type ServicePlan } from '../../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
 import type { ResolvedConfig } from '../../config/types.js';
+import type { LockHolder } from '../../service/cacheLock.js';
 import { connect, type CacheClient } from '../../ipc/client.js';
 import type { Cli, Outcome, RunContext } from '../cli.js';
 import { duration } from '../format.js';
@@ -51,8 +52,8 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
     c = await connect({ socketPath, timeoutMs: 1_000 });
   } catch (err) {
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
-    const holder = lockHolderDaemon(config.cacheDir);
-    if (holder && holder.socket !== null && path.resolve(holder.socket) === path.resolve(socketPath)) {
+    const holder = servingHolder(config);
+    if (holder) {
       return { running: true, pid: holder.pid, socket: socketPath, version: null, uptime: null, answering: false, socketMissing: !fs.existsSync(socketPath) };
     }
     return { running: false, pid: null, socket: socketPath, version: null, uptime: null, answering: false };
@@ -63,6 +64,12 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
   } finally {
     void c.close();
   }
+}
+
+/** The daemon holding this config's cache lock for this config's socket (a daemon serving another socket is not ours to stop). */
+function servingHolder(config: ResolvedConfig): LockHolder | null {
+  const holder = lockHolderDaemon(config.cacheDir);
+  return holder && holder.socket !== null && path.resolve(holder.socket) === path.resolve(config.socketPath) ? holder : null;
 }
 
 const renderStatus = (d: DaemonStatus) => {
@@ -89,10 +96,10 @@ async function stopDaemon(config: ResolvedConfig): Promise<StopOutcome> {
     // Connected but no answer in time: a stopped or wedged daemon; the lock says who it is.
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
   }
-  const holder = lockHolderDaemon(config.cacheDir);
+  const holder = servingHolder(config);
   const pid = before?.running ? before.pid : (holder?.pid ?? null);
   if (pid === null) return { stopped: false, wasRunning: false, pid: null, socket };
-  const isHolder = () => lockHolderDaemon(config.cacheDir)?.pid === pid;
+  const isHolder = () => servingHolder(config)?.pid === pid;
   // Linux tells a zombie (exited, not yet reaped) from a live process; elsewhere the released lock stands in.
   const gone = () => processGone(pid) || (process.platform !== 'linux' && !cacheLockHeld(config.cacheDir));
 
