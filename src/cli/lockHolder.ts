@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { lockPaths, readLockHolder, type LockHolder } from '../service/cacheLock.js';
 import { processGone } from './processGone.js';
@@ -37,4 +38,10 @@ export function lockHolderDaemon(cacheDir: string): LockHolder | null {
   // The json may have changed hands between the two reads: only a holder named both times counts.
   const again = readLockHolder(cacheDir);
   return again && again.pid === holder.pid ? holder : null;
+}
+
+/** The lock-holding daemon of `cacheDir` when it says it serves `socketPath` (a daemon serving another socket is not this config's). */
+export function daemonServing(cacheDir: string, socketPath: string): LockHolder | null {
+  const holder = lockHolderDaemon(cacheDir);
+  return holder && holder.socket !== null && path.resolve(holder.socket) === path.resolve(socketPath) ? holder : null;
 }

@@ -1,16 +1,14 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { LockHolder } from '../service/cacheLock.js';
-import { daemonArgv } from '../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError } from '../errors.js';
 import { connect, DEADLINE_EXPIRED, type CacheClient, type CallOptions as ClientCallOptions } from '../ipc/client.js';
 import type { Method, ParamsOf, ResultOf } from '../ipc/protocol.js';
 import { callDeadline, retryableOnNextDaemon } from './callDeadline.js';
-import { lockHolderDaemon } from './lockHolder.js';
+import { daemonServing, lockHolderDaemon } from './lockHolder.js';
+import { startDaemonProcess } from './startDaemonProcess.js';
 
 export interface Globals {
   config?: string;
@@ -35,8 +33,6 @@ export function resolveConfig(g: Pick<Globals, 'config' | 'socket'>): ResolvedCo
   return g.socket ? { ...config, socketPath: path.resolve(g.socket) } : config;
 }
 
-export const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-
 /**
  * Connects to the running daemon. When none answers: starts one (unless --no-autostart), or, for
  * commands that may run without it (`allowDirect`), works on the cache directly under its lock.
@@ -56,8 +52,8 @@ async function connectOrStart(g: Globals, config: ResolvedConfig, allowDirect: b
   } catch (err) {
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
   }
-  const holder = lockHolderDaemon(config.cacheDir);
-  if (holder && holderServes(holder, config)) {
+  const holder = daemonServing(config.cacheDir, config.socketPath);
+  if (holder) {
     // The holder may be re-creating its socket right now: give it a moment before reporting it.
     const late = await connectWithin(config.socketPath, 3_000);
     if (late) return late;
@@ -73,11 +69,6 @@ async function connectOrStart(g: Globals, config: ResolvedConfig, allowDirect: b
   }
   await startDaemonProcess(g, config);
   return connect({ socketPath: config.socketPath, timeoutMs: 5_000 });
-}
-
-/** Whether the lock holder says it serves this config's socket. */
-function holderServes(holder: LockHolder, config: ResolvedConfig): boolean {
-  return holder.socket !== null && path.resolve(holder.socket) === path.resolve(config.socketPath);
 }
 
 async function connectWithin(socketPath: string, ms: number): Promise<CacheClient | null> {
@@ -146,8 +137,7 @@ export async function deadlineCall<M extends Method>(
 
 /** The message for an expired deadline: who did not answer, and what the user can do about it. */
 function noAnswer(config: ResolvedConfig, method: Method, ms: number, idle: boolean): CacheError {
-  const holder = lockHolderDaemon(config.cacheDir);
-  const pid = holder && holderServes(holder, config) ? holder.pid : null;
+  const pid = daemonServing(config.cacheDir, config.socketPath)?.pid ?? null;
   const who = pid !== null ? `the daemon (pid ${pid}) on ${config.socketPath}` : `the daemon on ${config.socketPath}`;
   const within = `${Math.round(ms / 1000)} s${idle ? ' without progress' : ''}`;
   const what = pid !== null ? `cache-manager daemon stop, or kill -CONT ${pid}` : 'cache-manager daemon stop';
@@ -203,82 +193,3 @@ async function directSession(config: ResolvedConfig): Promise<Session> {
   };
 }
 
-/** Where a daemon started by the CLI writes its log when the config names no log file. */
-export function daemonLogPath(config: ResolvedConfig): string {
-  return config.log.file ?? path.join(config.cacheDir, 'daemon.log');
-}
-
-/**
- * Spawns `cache-manager daemon run` detached and waits until it answers `hello`. Many CLIs may race
- * here: the cache lock lets exactly one daemon win; the others' children exit and every CLI connects
- * to the winner. A child that exits for any other reason (the cache is held by a daemon serving another
- * socket, a bad config, ...) fails this call at once with the child's own error.
- */
-export async function startDaemonProcess(g: Pick<Globals, 'config' | 'socket'>, config: ResolvedConfig, timeoutMs = 20_000): Promise<number | null> {
-  const logFile = daemonLogPath(config);
-  fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(logFile, 'a', 0o600);
-  const logStart = fs.fstatSync(fd).size;
-  const args = daemonArgv({
-    script: CLI_MAIN,
-    // A config found by searching (the project's) is passed on: the daemon must not search from elsewhere.
-    configPath: g.config ? path.resolve(g.config) : config.source.kind === 'project' ? config.source.path : null,
-    socketPath: g.socket ? path.resolve(g.socket) : null,
-  });
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: process.env });
-  fs.closeSync(fd);
-  let exited: number | null = null;
-  child.once('exit', (code) => (exited = code ?? 1));
-  child.unref();
-
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const client = await connect({ socketPath: config.socketPath, timeoutMs: 1_000 });
-      try {
-        const hello = await client.call('hello', { client: 'cache-manager' }, { timeoutMs: 5_000 });
-        return hello.pid;
-      } finally {
-        void client.close();
-      }
-    } catch {
-      // not up yet
-    }
-    if (exited !== null && exited !== 0 && !raceWinnerServes(config, child.pid)) {
-      throw childFailure(exited, logFile, logStart);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new CacheError(ErrorCodes.UNREACHABLE, `the daemon did not answer on ${config.socketPath} within ${timeoutMs} ms; see ${logFile}`, {
-    retryable: true,
-  });
-}
-
-/** Another live daemon holds the cache for this very socket: our child lost the start race to it, which will answer. */
-function raceWinnerServes(config: ResolvedConfig, childPid: number | undefined): boolean {
-  const holder = lockHolderDaemon(config.cacheDir);
-  return holder !== null && holder.pid !== childPid && holderServes(holder, config);
-}
-
-/** The error the child printed before exiting (`cache-manager daemon: <message> [<code>]`), as a CacheError. */
-function childFailure(exitCode: number, logFile: string, from: number): CacheError {
-  const lines = readFrom(logFile, from).trim().split('\n');
-  const said = lines
-    .map((l) => /^cache-manager daemon: (.*) \[(E_[A-Z_]+)\]$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .pop();
-  if (said && said[2] === ErrorCodes.LOCKED) {
-    return new CacheError(ErrorCodes.LOCKED, `could not start a daemon: ${said[1]}`, { retryable: true, details: { log: logFile } });
-  }
-  const why = said ? `: ${said[1]} [${said[2]}]` : `; see ${logFile}${lines.length > 0 && lines[0] !== '' ? `:\n${lines.slice(-3).join('\n')}` : ''}`;
-  return new CacheError(ErrorCodes.UNREACHABLE, `the daemon exited with code ${exitCode} before answering${why}`, { details: { log: logFile } });
-}
-
-function readFrom(file: string, from: number): string {
-  try {
-    const buf = fs.readFileSync(file);
-    return buf.subarray(Math.min(from, buf.length)).toString('utf8');
-  } catch {
-    return '';
-  }
-}

@@ -6,13 +6,13 @@ import type { Command } from 'commander';
 import { runDaemonForeground, serviceUnits, type ServicePlan } from '../../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
 import type { ResolvedConfig } from '../../config/types.js';
-import type { LockHolder } from '../../service/cacheLock.js';
 import { connect, type CacheClient } from '../../ipc/client.js';
 import type { Cli, Outcome, RunContext } from '../cli.js';
 import { duration } from '../format.js';
-import { cacheLockHeld, lockHolderDaemon } from '../lockHolder.js';
+import { cacheLockHeld, daemonServing } from '../lockHolder.js';
 import { processGone, waitUntil } from '../processGone.js';
-import { CLI_MAIN, daemonLogPath, deadlineCall, resolveConfig, startDaemonProcess } from '../session.js';
+import { deadlineCall, resolveConfig } from '../session.js';
+import { CLI_MAIN, daemonLogPath, startDaemonProcess } from '../startDaemonProcess.js';
 
 interface StopOutcome {
   stopped: boolean;
@@ -52,7 +52,7 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
     c = await connect({ socketPath, timeoutMs: 1_000 });
   } catch (err) {
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
-    const holder = servingHolder(config);
+    const holder = daemonServing(config.cacheDir, config.socketPath);
     if (holder) {
       return { running: true, pid: holder.pid, socket: socketPath, version: null, uptime: null, answering: false, socketMissing: !fs.existsSync(socketPath) };
     }
@@ -64,12 +64,6 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
   } finally {
     void c.close();
   }
-}
-
-/** The daemon holding this config's cache lock for this config's socket (a daemon serving another socket is not ours to stop). */
-function servingHolder(config: ResolvedConfig): LockHolder | null {
-  const holder = lockHolderDaemon(config.cacheDir);
-  return holder && holder.socket !== null && path.resolve(holder.socket) === path.resolve(config.socketPath) ? holder : null;
 }
 
 const renderStatus = (d: DaemonStatus) => {
@@ -96,10 +90,10 @@ async function stopDaemon(config: ResolvedConfig): Promise<StopOutcome> {
     // Connected but no answer in time: a stopped or wedged daemon; the lock says who it is.
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
   }
-  const holder = servingHolder(config);
+  const holder = daemonServing(config.cacheDir, config.socketPath);
   const pid = before?.running ? before.pid : (holder?.pid ?? null);
   if (pid === null) return { stopped: false, wasRunning: false, pid: null, socket };
-  const isHolder = () => servingHolder(config)?.pid === pid;
+  const isHolder = () => daemonServing(config.cacheDir, config.socketPath)?.pid === pid;
   // Linux tells a zombie (exited, not yet reaped) from a live process; elsewhere the released lock stands in.
   const gone = () => processGone(pid) || (process.platform !== 'linux' && !cacheLockHeld(config.cacheDir));
 
