@@ -29,9 +29,34 @@ export function duration(ms: number): string {
   return `${Math.floor(ms / 3_600_000)}h${Math.round((ms % 3_600_000) / 60_000)}m`;
 }
 
-/** Fixed-width table; the first row is the header. */
-export function table(rows: string[][]): string {
-  if (rows.length === 0) return '';
+/**
+ * Characters a terminal would act on rather than show: C0 controls, DEL, C1 controls (CSI and friends),
+ * the Unicode line and paragraph separators and the bidirectional overrides and isolates.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const escapeChar = (c: string): string => JSON.stringify(c).slice(1, -1).replace(/^[\u007f-\uffff]$/, (x) => `\\u${x.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * A user-supplied string (client label, run id, model name, lease id, message) made safe to print as one
+ * field of human output: every character in UNSAFE, newlines and tabs included, is shown as its JSON
+ * escape (`\n`, `\u001b`), so it can neither break a line or a table nor reach the terminal as a control.
+ * Printable text passes through unchanged. Never applied to --json output, which stays exact.
+ */
+export function printable(s: string): string {
+  return s.replace(UNSAFE, escapeChar);
+}
+
+/** A whole human page made safe to print: like printable, but its own newlines and tabs (layout) are kept. */
+export function printableText(text: string): string {
+  return text.replace(UNSAFE_BUT_LAYOUT, escapeChar);
+}
+
+/** Fixed-width table; the first row is the header. Cells are printable()d. */
+export function table(input: string[][]): string {
+  if (input.length === 0) return '';
+  const rows = input.map((r) => r.map(printable));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }

@@ -9,11 +9,12 @@ import { registerGet } from './commands/get.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerModels } from './commands/models.js';
 import { registerStatus } from './commands/status.js';
+import { endQuietlyOnClosedStdout } from './closedStdout.js';
 import { Exit } from './exitCodes.js';
 // version.js, not daemon/core.js: importing the daemon would load SQLite, pino and the origins into every CLI process.
 import { VERSION } from '../version.js';
 
-/** `cache-manager [--config FILE] [--socket PATH] [--json] [--no-autostart] <command>` (DESIGN §7). */
+/** `cache-manager [--config FILE] [--socket PATH] [--json] [--no-autostart] <command>`. */
 export function buildProgram(): Command {
   const program = new Command();
   const cli = createCli();
@@ -63,6 +64,7 @@ export function normalizeArgv(args: string[]): string[] {
 }
 
 async function main(): Promise<void> {
+  endQuietlyOnClosedStdout();
   const program = buildProgram();
   try {
     await program.parseAsync(normalizeArgv(process.argv.slice(2)), { from: 'user' });

@@ -7,7 +7,15 @@ export interface CallOptions {
   onProgress?(data: ProgressData): void;
   /** Give up after this long (E_UNREACHABLE, retryable). Default: wait as long as the connection lives. */
   timeoutMs?: number;
+  /**
+   * Give up when this long passes without a progress event or the answer (E_UNREACHABLE, retryable):
+   * each progress event for this call restarts the wait. Combined with timeoutMs, the first to expire wins.
+   */
+  idleTimeoutMs?: number;
 }
+
+/** `details.reason` of the E_UNREACHABLE a call rejects with when its deadline (timeoutMs or idleTimeoutMs) expires. */
+export const DEADLINE_EXPIRED = 'deadline';
 
 export interface CacheClient {
   readonly socketPath: string;
@@ -33,6 +41,7 @@ interface Pending {
   reject(err: unknown): void;
   onProgress: ((data: ProgressData) => void) | undefined;
   timer: NodeJS.Timeout | undefined;
+  idle: { ms: number; timer: NodeJS.Timeout | undefined; expire(): void } | undefined;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -67,6 +76,7 @@ export async function connect(opts: ConnectOptions): Promise<CacheClient> {
     if (!p) return undefined;
     pending.delete(id);
     if (p.timer) clearTimeout(p.timer);
+    if (p.idle?.timer) clearTimeout(p.idle.timer);
     if (pending.size === 0 && !conn.closed) conn.unref();
     return p;
   };
@@ -92,6 +102,10 @@ export async function connect(opts: ConnectOptions): Promise<CacheClient> {
       else p.resolve(data.result);
     } else if (type === 'progress' && typeof id === 'number') {
       const p = pending.get(id);
+      if (p?.idle) {
+        clearTimeout(p.idle.timer);
+        p.idle.timer = setTimeout(p.idle.expire, p.idle.ms);
+      }
       if (!p?.onProgress) return;
       try {
         p.onProgress(data as ProgressData);
@@ -145,17 +159,23 @@ export async function connect(opts: ConnectOptions): Promise<CacheClient> {
           reject,
           onProgress: callOpts.onProgress,
           timer: undefined,
+          idle: undefined,
         };
-        if (callOpts.timeoutMs !== undefined) {
-          const ms = callOpts.timeoutMs;
-          p.timer = setTimeout(() => {
-            settle(id)?.reject(
-              new CacheError(ErrorCodes.UNREACHABLE, `no answer to ${method} from the daemon on ${socketPath} within ${ms} ms`, {
-                retryable: true,
-                details: { socket: socketPath, timeoutMs: ms },
-              }),
-            );
-          }, ms);
+        const expire = (ms: number, idle: boolean) => () => {
+          settle(id)?.reject(
+            new CacheError(
+              ErrorCodes.UNREACHABLE,
+              `no answer to ${method} from the daemon on ${socketPath} within ${ms} ms${idle ? ' of the last progress' : ''}`,
+              { retryable: true, details: { socket: socketPath, method, timeoutMs: ms, idle, reason: DEADLINE_EXPIRED } },
+            ),
+          );
+        };
+        if (callOpts.timeoutMs !== undefined) p.timer = setTimeout(expire(callOpts.timeoutMs, false), callOpts.timeoutMs);
+        if (callOpts.idleTimeoutMs !== undefined) {
+          const ms = callOpts.idleTimeoutMs;
+          const idle = { ms, timer: undefined as NodeJS.Timeout | undefined, expire: expire(ms, true) };
+          idle.timer = setTimeout(idle.expire, ms);
+          p.idle = idle;
         }
         if (pending.size === 0) conn.ref();
         pending.set(id, p);

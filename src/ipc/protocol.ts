@@ -36,6 +36,13 @@ export const LIMITS = {
 
 const modelRef = z.string().min(1).max(LIMITS.modelRef);
 const label = z.string().min(1).max(LIMITS.label);
+/**
+ * A run id, wherever one is given (get, warm, stats, report and runEnd alike): one line of printable
+ * text, so an id any method accepts is one every other method accepts too.
+ */
+const runId = label.refine((s) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(s), {
+  message: 'a run id must be one line of printable text (no control characters)',
+});
 const modelList = z.array(modelRef).max(LIMITS.items);
 const absolutePath = z
   .string()
@@ -52,7 +59,7 @@ export const paramsSchemas = {
   get: z.strictObject({
     model: modelRef,
     client: label.optional(),
-    run: label.optional(),
+    run: runId.optional(),
     /** Take a lease on the model (default true). */
     lease: z.boolean().optional(),
     /**
@@ -65,7 +72,7 @@ export const paramsSchemas = {
     progress: z.boolean().optional(),
   }),
   release: z.strictObject({ lease: label }),
-  warm: z.strictObject({ models: modelList.optional(), client: label.optional(), run: label.optional() }),
+  warm: z.strictObject({ models: modelList.optional(), client: label.optional(), run: runId.optional() }),
   list: empty,
   status: empty,
   pin: z.strictObject({ model: modelRef }),
@@ -89,18 +96,18 @@ export const paramsSchemas = {
   import: z.strictObject({ from: absolutePath }),
   stats: z.strictObject({
     sinceMs: epochMs.optional(),
-    run: label.optional(),
+    run: runId.optional(),
     by: z.enum(['model', 'client', 'day']).optional(),
     zero: z.boolean().optional(),
   }),
   metrics: z.strictObject({ format: z.enum(['json', 'prometheus']).optional() }),
   report: z.strictObject({
     sinceMs: epochMs.optional(),
-    run: label.optional(),
+    run: runId.optional(),
     format: z.enum(['md', 'json', 'html']).optional(),
   }),
   runStart: z.strictObject({ label: label.optional() }),
-  runEnd: z.strictObject({ id: label }),
+  runEnd: z.strictObject({ id: runId }),
   config: empty,
   shutdown: empty,
 } as const;

@@ -5,7 +5,7 @@ import { parseDuration } from '../../config/units.js';
 import type { ReportData, ResultOf } from '../../ipc/protocol.js';
 import type { Cli, Outcome, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
-import { duration, pct, size, table } from '../format.js';
+import { duration, pct, printable, size, table } from '../format.js';
 
 /** `--since 7d` (a duration back from now) or `--since 2026-11-01` (a date): epoch ms. */
 export function parseSince(text: string | undefined, now = Date.now()): number | undefined {
@@ -110,7 +110,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const r = await s.call('runStart', { label: o.label });
-        return { data: r, human: (d) => (o.env ? `export VOCORIZE_CACHE_RUN=${d.id}` : d.id) };
+        return { data: r, human: (d) => (o.env ? `export VOCORIZE_CACHE_RUN=${printable(d.id)}` : printable(d.id)) };
       }),
     );
   run
@@ -121,7 +121,7 @@ export function registerAccounting(program: Command, cli: Cli): void {
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session({ allowDirect: true });
         const r = await s.call('runEnd', { id });
-        return { data: r, human: (d) => `run ${d.id} ended` };
+        return { data: r, human: (d) => `run ${printable(d.id)} ended` };
       }),
     );
 }

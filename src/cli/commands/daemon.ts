@@ -5,47 +5,141 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { runDaemonForeground, serviceUnits, type ServicePlan } from '../../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
-import { connect } from '../../ipc/client.js';
+import type { ResolvedConfig } from '../../config/types.js';
+import { connect, type CacheClient } from '../../ipc/client.js';
 import type { Cli, Outcome, RunContext } from '../cli.js';
 import { duration } from '../format.js';
-import { CLI_MAIN, daemonLogPath, resolveConfig, startDaemonProcess } from '../session.js';
+import { cacheLockHeld, daemonServing } from '../lockHolder.js';
+import { processGone, waitUntil } from '../processGone.js';
+import { deadlineCall, resolveConfig } from '../session.js';
+import { CLI_MAIN, daemonLogPath, startDaemonProcess } from '../startDaemonProcess.js';
 
 interface StopOutcome {
   stopped: boolean;
   wasRunning: boolean;
   pid: number | null;
   socket: string;
+  /** How it was stopped: asked over the socket, SIGTERM (no answer on the socket), or SIGKILL after a bound. */
+  how?: 'shutdown' | 'SIGTERM' | 'SIGKILL';
 }
 
 interface DaemonStatus {
+  /** A daemon process holds this cache (answering on the socket or not). */
   running: boolean;
   pid: number | null;
   socket: string;
   version: string | null;
   uptime: number | null;
+  /** It answered on the socket. */
+  answering: boolean;
+  /** Only when running without answering: whether the socket file exists. */
+  socketMissing?: boolean;
 }
 
-async function probe(socketPath: string): Promise<DaemonStatus> {
+/** Grace for a daemon to exit after it was asked to (shutdown or SIGTERM) before SIGKILL. */
+const STOP_GRACE_MS = 15_000;
+/** How long a SIGKILLed daemon may take to be gone. */
+const KILL_GRACE_MS = 5_000;
+
+/**
+ * Who serves this config: asks `status` over the socket (with the cheap-call deadline, whose expiry is
+ * an error naming the pid); when nobody listens, finds the daemon through the cache lock instead.
+ */
+async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
+  const socketPath = config.socketPath;
+  let c: CacheClient;
   try {
-    const c = await connect({ socketPath, timeoutMs: 1_000 });
-    try {
-      const st = await c.call('status', {});
-      return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptime: st.daemon.uptimeMs };
-    } finally {
-      c.close();
-    }
+    c = await connect({ socketPath, timeoutMs: 1_000 });
   } catch (err) {
-    if (isCacheError(err) && err.code === ErrorCodes.UNREACHABLE) {
-      return { running: false, pid: null, socket: socketPath, version: null, uptime: null };
+    if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
+    const holder = daemonServing(config.cacheDir, config.socketPath);
+    if (holder) {
+      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptime: null, answering: false, socketMissing: !fs.existsSync(socketPath) };
     }
-    throw err;
+    return { running: false, pid: null, socket: socketPath, version: null, uptime: null, answering: false };
+  }
+  try {
+    const st = await deadlineCall(c, config, 'status', {});
+    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptime: st.daemon.uptimeMs, answering: true };
+  } finally {
+    void c.close();
   }
 }
 
-const renderStatus = (d: DaemonStatus) =>
-  d.running
-    ? `running: pid ${d.pid}, v${d.version}, up ${duration(d.uptime ?? 0)}, socket ${d.socket}`
-    : `not running (socket ${d.socket})`;
+const renderStatus = (d: DaemonStatus) => {
+  if (!d.running) return `not running (socket ${d.socket})`;
+  if (!d.answering) {
+    return `running but unreachable: pid ${d.pid} holds the cache, but its socket ${d.socket} is ${d.socketMissing ? 'missing' : 'not listening'} (restart it: cache-manager daemon stop, then cache-manager daemon start)`;
+  }
+  return `running: pid ${d.pid}, v${d.version}, up ${duration(d.uptime ?? 0)}, socket ${d.socket}`;
+};
+
+/**
+ * Stops the daemon serving this config and returns only once its process is gone (or, where a zombie
+ * cannot be told apart, once it has let go of the cache lock). Asks over the socket first; a daemon that
+ * does not answer there (stopped, or its socket gone) but holds the cache lock gets SIGTERM (plus
+ * SIGCONT, so a stopped one can act on it); one still alive after STOP_GRACE_MS gets SIGKILL. Signals go
+ * only to the pid the cache lock names as its holder.
+ */
+async function stopDaemon(config: ResolvedConfig): Promise<StopOutcome> {
+  const socket = config.socketPath;
+  let before: DaemonStatus | null = null;
+  try {
+    before = await probe(config);
+  } catch (err) {
+    // Connected but no answer in time: a stopped or wedged daemon; the lock says who it is.
+    if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
+  }
+  const holder = daemonServing(config.cacheDir, config.socketPath);
+  const pid = before?.running ? before.pid : (holder?.pid ?? null);
+  if (pid === null) return { stopped: false, wasRunning: false, pid: null, socket };
+  const isHolder = () => daemonServing(config.cacheDir, config.socketPath)?.pid === pid;
+  // Linux tells a zombie (exited, not yet reaped) from a live process; elsewhere the released lock stands in.
+  const gone = () => processGone(pid) || (process.platform !== 'linux' && !cacheLockHeld(config.cacheDir));
+
+  let how: StopOutcome['how'] = 'shutdown';
+  let asked = false;
+  if (before?.answering) {
+    try {
+      const c = await connect({ socketPath: socket, timeoutMs: 2_000 });
+      try {
+        await deadlineCall(c, config, 'shutdown', {});
+        asked = true;
+      } finally {
+        void c.close();
+      }
+    } catch {
+      // fall back to a signal below
+    }
+  }
+  if (!asked) {
+    if (!isHolder()) {
+      if (processGone(pid)) return { stopped: true, wasRunning: true, pid, socket, how };
+      throw new CacheError(ErrorCodes.UNREACHABLE, `daemon pid ${pid} did not accept shutdown on ${socket} and does not hold the cache lock; not signalling it`, { retryable: true, details: { pid, socket } });
+    }
+    how = 'SIGTERM';
+    signal(pid, 'SIGTERM');
+    signal(pid, 'SIGCONT');
+  }
+  if (!(await waitUntil(gone, STOP_GRACE_MS))) {
+    if (isHolder()) {
+      how = 'SIGKILL';
+      signal(pid, 'SIGKILL');
+    }
+    if (!(await waitUntil(gone, KILL_GRACE_MS))) {
+      throw new CacheError(ErrorCodes.INTERNAL, `daemon pid ${pid} did not stop within ${Math.round((STOP_GRACE_MS + KILL_GRACE_MS) / 1000)} s`, { retryable: true, details: { pid, socket } });
+    }
+  }
+  return { stopped: true, wasRunning: true, pid, socket, how };
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
 
 function renderPlan(p: ServicePlan & { dryRun: boolean; ran?: Array<{ cmd: string; status: number | null }> }): string {
   const lines: string[] = [];
@@ -100,10 +194,10 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
-        const before = await probe(config.socketPath);
-        if (before.running) return { data: { ...before, started: false }, human: (d) => `already ${renderStatus(d)}` };
+        const before = await probe(config);
+        if (before.running) return { data: { ...before, started: false }, human: (d) => `already ${renderStatus(d)}`, exit: before.answering ? 0 : 3 };
         await startDaemonProcess(ctx.globals, config);
-        const after = await probe(config.socketPath);
+        const after = await probe(config);
         return { data: { ...after, started: true, log: daemonLogPath(config) }, human: (d) => `started, ${renderStatus(d)}` };
       }),
     );
@@ -113,17 +207,8 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .description('ask the daemon to stop (it finishes accounting and removes its socket)')
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext): Promise<Outcome<StopOutcome>> => {
-        const config = resolveConfig(ctx.globals);
-        const before = await probe(config.socketPath);
-        if (!before.running) return { data: { stopped: false, wasRunning: false, pid: null, socket: config.socketPath }, human: () => 'not running' };
-        const c = await connect({ socketPath: config.socketPath, timeoutMs: 2_000 });
-        await c.call('shutdown', {}).catch(() => undefined);
-        c.close();
-        const deadline = Date.now() + 15_000;
-        while (Date.now() < deadline && (await probe(config.socketPath)).running) await new Promise((r) => setTimeout(r, 50));
-        const after = await probe(config.socketPath);
-        if (after.running) throw new CacheError(ErrorCodes.INTERNAL, `daemon pid ${after.pid} did not stop within 15 s`, { retryable: true });
-        return { data: { stopped: true, wasRunning: true, pid: before.pid, socket: config.socketPath }, human: (d) => `stopped pid ${d.pid}` };
+        const d = await stopDaemon(resolveConfig(ctx.globals));
+        return { data: d, human: (x) => (x.stopped ? `stopped pid ${x.pid}${x.how === 'shutdown' ? '' : ` (${x.how})`}` : 'not running') };
       }),
     );
 
@@ -133,8 +218,8 @@ export function registerDaemon(program: Command, cli: Cli): void {
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
-        const d = await probe(config.socketPath);
-        return { data: d, human: renderStatus, exit: d.running ? 0 : 3 };
+        const d = await probe(config);
+        return { data: d, human: renderStatus, exit: d.running && d.answering ? 0 : 3 };
       }),
     );
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Cli, RunContext } from '../cli.js';
-import { size } from '../format.js';
+import { printable, size } from '../format.js';
 import { progressBar } from '../progress.js';
 
 export function registerGet(program: Command, cli: Cli): void {
@@ -25,7 +25,8 @@ export function registerGet(program: Command, cli: Cli): void {
               run: o.run ?? nonEmpty(process.env.VOCORIZE_CACHE_RUN),
               // --hold: the caller uses the path after this process exits, so the lease lives for leaseTtl.
               leaseScope: o.hold ? 'ttl' : 'connection',
-              progress: bar.onProgress !== undefined,
+              // Always asked for: besides the bar, progress events restart the call's idle deadline.
+              progress: true,
             },
             { onProgress: bar.onProgress },
           );
@@ -47,7 +48,7 @@ export function registerGet(program: Command, cli: Cli): void {
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session();
         const r = await s.call('release', { lease });
-        return { data: r, human: (d) => (d.released ? `released ${lease}` : `no lease ${lease} (already ended)`) };
+        return { data: r, human: (d) => (d.released ? `released ${printable(lease)}` : `no lease ${printable(lease)} (already ended)`) };
       }),
     );
 
@@ -88,7 +89,9 @@ export function registerGet(program: Command, cli: Cli): void {
                 ? 'nothing to warm: no models given and no aliases in the config'
                 : d.results
                     .map((x) =>
-                      x.ok ? `${x.hit ? 'cached ' : 'fetched'}  ${x.model} (${size(x.bytes)})` : `FAILED   ${x.model}: ${x.error.message}`,
+                      x.ok
+                        ? `${x.hit ? 'cached ' : 'fetched'}  ${printable(x.model)} (${size(x.bytes)})`
+                        : `FAILED   ${printable(x.model)}: ${printable(x.error.message)}`,
                     )
                     .join('\n'),
             exit: failed > 0 ? 1 : 0,

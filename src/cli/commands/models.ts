@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Cli, RunContext } from '../cli.js';
-import { ago, size, table } from '../format.js';
+import { ago, printable, size, table } from '../format.js';
 
 export function registerModels(program: Command, cli: Cli): void {
   program
@@ -49,7 +49,7 @@ export function registerModels(program: Command, cli: Cli): void {
           return {
             data: r,
             // evict answers with freedBytes, pin and unpin with pinned.
-            human: (d) => ('freedBytes' in d ? `evicted ${d.model}, freed ${size(d.freedBytes)}` : `${d.model}: ${d.pinned ? 'pinned' : 'unpinned'}`),
+            human: (d) => ('freedBytes' in d ? `evicted ${printable(d.model)}, freed ${size(d.freedBytes)}` : `${printable(d.model)}: ${d.pinned ? 'pinned' : 'unpinned'}`),
           };
         }),
       );

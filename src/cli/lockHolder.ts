@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { lockPaths, readLockHolder, type LockHolder } from '../service/cacheLock.js';
+import { processGone } from './processGone.js';
+
+/**
+ * Whether some process holds the cache lock right now. Asks SQLite for a read of `cache.lock` without
+ * waiting: the holder's exclusive lock makes it busy. The probe's own shared lock lasts one read.
+ */
+export function cacheLockHeld(cacheDir: string): boolean {
+  const file = lockPaths(cacheDir).lock;
+  if (!fs.existsSync(file)) return false;
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+  } catch {
+    return false;
+  }
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === 'SQLITE_BUSY';
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The daemon holding the cache lock of `cacheDir`, found without its socket: `cache.lock.json` names it,
+ * the lock is held and that pid is alive. A stale json (lock free, or its pid gone) is no daemon.
+ */
+export function lockHolderDaemon(cacheDir: string): LockHolder | null {
+  const holder = readLockHolder(cacheDir);
+  if (!holder || holder.role !== 'daemon' || !Number.isSafeInteger(holder.pid) || holder.pid <= 0) return null;
+  if (processGone(holder.pid) || !cacheLockHeld(cacheDir)) return null;
+  // The json may have changed hands between the two reads: only a holder named both times counts.
+  const again = readLockHolder(cacheDir);
+  return again && again.pid === holder.pid ? holder : null;
+}
+
+/** The lock-holding daemon of `cacheDir` when it says it serves `socketPath` (a daemon serving another socket is not this config's). */
+export function daemonServing(cacheDir: string, socketPath: string): LockHolder | null {
+  const holder = lockHolderDaemon(cacheDir);
+  return holder && holder.socket !== null && path.resolve(holder.socket) === path.resolve(socketPath) ? holder : null;
+}
