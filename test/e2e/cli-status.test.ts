@@ -76,13 +76,23 @@ describe('exit codes and the shim', () => {
     expect(shim.stdout).toMatch(/status/);
   });
 
-  it('the old flag form `scripts/cache-manager.sh --clean` works', async ({ fileSb: sb }) => {
-    // (`status` through the shim: the pipeline test above.)
+  it('the old `clean` contract through the shim: `--clean` and `clean` leave a cold cache but for what is pinned, which is named', async ({ fileSb: sb }) => {
+    expect((await sb.cli(['get', 'whisper-tiny'])).code).toBe(0);
+    const base = await sb.cli(['get', 'mlx-community/whisper-tiny']);
+    expect(base.code, base.stderr).toBe(0);
+    expect((await sb.cli(['pin', 'mlx-community/whisper-tiny'])).code).toBe(0);
     const legacy = await sh(`"${SHIM}" --clean`, sb.env);
     expect(legacy.code, legacy.stderr).toBe(0);
     expect(legacy.stdout).toMatch(/^Freed \S+/m);
-    // The cached model is in use by nobody but was not asked to go: clean's default keeps it.
-    expect((await getJson(sb, 'whisper-tiny')).hit).toBe(true);
+    expect(legacy.stdout).toMatch(/^skipped mlx-community\/whisper-tiny@\S+: pinned/m);
+    const models = (await sb.cli(['--json', 'list'])).json<{ models: Array<{ model: string; pinned: boolean }> }>().models;
+    expect(models).toEqual([expect.objectContaining({ pinned: true })]);
+
+    expect((await sb.cli(['unpin', 'mlx-community/whisper-tiny'])).code).toBe(0);
+    const plain = await sh(`"${SHIM}" clean && "${SHIM}" status | grep 'Total Cache Size' | awk '{print $4}'`, sb.env);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout.trim().split('\n').at(-1)).toBe('0MB');
+    expect((await getJson(sb, 'whisper-tiny')).hit).toBe(false);
   });
 
   it('an unknown command exits 2', async ({ fileSb: sb }) => {
