@@ -1,31 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { lockPaths, readLockHolder, type LockHolder } from '../service/cacheLock.js';
-import { processGone } from './processGone.js';
+import { cacheLockHeld, readLockHolder, type LockHolder } from '../db/cacheLock.js';
 
-/**
- * Whether some process holds the cache lock right now. Asks SQLite for a read of `cache.lock` without
- * waiting: the holder's exclusive lock makes it busy. The probe's own shared lock lasts one read.
- */
-export function cacheLockHeld(cacheDir: string): boolean {
-  const file = lockPaths(cacheDir).lock;
-  if (!fs.existsSync(file)) return false;
-  let db: Database.Database;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
-  } catch {
-    return false;
-  }
-  try {
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
-    return false;
-  } catch (err) {
-    return (err as { code?: string }).code === 'SQLITE_BUSY';
-  } finally {
-    db.close();
-  }
-}
+export { cacheLockHeld };
+import { processGone } from './processGone.js';
 
 /**
  * The daemon holding the cache lock of `cacheDir`, found without its socket: `cache.lock.json` names it,

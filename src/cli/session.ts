@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
-import type { LockHolder } from '../service/cacheLock.js';
+import type { LockHolder } from '../db/cacheLock.js';
 import { CacheError, ErrorCodes, isCacheError } from '../errors.js';
 import { connect, DEADLINE_EXPIRED, type CacheClient, type CallOptions as ClientCallOptions } from '../ipc/client.js';
 import type { Method, ParamsOf, ResultOf } from '../ipc/protocol.js';

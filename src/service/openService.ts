@@ -7,7 +7,7 @@ import { CacheError, ErrorCodes } from '../errors.js';
 import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
-import { acquireCacheLock } from './cacheLock.js';
+import { acquireCacheLock } from '../db/cacheLock.js';
 import { faultPoint } from '../faults.js';
 import { createHandlers, type DaemonState } from './handlers.js';
 import { createLeases } from './leases.js';

@@ -71,3 +71,26 @@ export function acquireCacheLock(cacheDir: string, holder: LockHolder): CacheLoc
     },
   };
 }
+
+/**
+ * Whether some process holds the cache lock right now. Asks SQLite for a read of `cache.lock` without
+ * waiting: the holder's exclusive lock makes it busy. The probe's own shared lock lasts one read.
+ */
+export function cacheLockHeld(cacheDir: string): boolean {
+  const file = lockPaths(cacheDir).lock;
+  if (!fs.existsSync(file)) return false;
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+  } catch {
+    return false;
+  }
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === 'SQLITE_BUSY';
+  } finally {
+    db.close();
+  }
+}
