@@ -1,6 +1,6 @@
 import { CacheError, ErrorCodes, type ErrorCode } from '../errors.js';
 import type { Method, ParamsOf, ProgressData, ResultOf } from './protocol.js';
-import { openConnection, type ClientConnection } from './transport.js';
+import { openConnection, type ClientConnection } from './clientConnection.js';
 
 export interface CallOptions {
   /** Progress events for this call (`data` includes the request `id`), delivered before the result. */

@@ -75,3 +75,33 @@ export async function probeSocket(socketPath: string, timeoutMs = 1_000): Promis
     });
   });
 }
+
+export function unlinkIfPresent(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/**
+ * `<dev>:<ino>:<ctime ns>` of a path (not followed), or null when it is gone. The ctime tells apart a
+ * new file that was given the inode number of a removed one.
+ */
+export function fileIdentity(file: string): string | null {
+  try {
+    const st = fs.lstatSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.ctimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Unlinks the socket file unless someone else's socket took its place. */
+export function removeIfOurs(socketPath: string, identity: string): void {
+  try {
+    if (fileIdentity(socketPath) === identity) fs.unlinkSync(socketPath);
+  } catch {
+    // already gone
+  }
+}

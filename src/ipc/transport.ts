@@ -4,8 +4,9 @@ import { IPCModule } from '@achrinza/node-ipc';
 import { CacheError, ErrorCodes, type ErrorShape } from '../errors.js';
 import type { Log } from '../logger.js';
 import { resolveFlowLimits, type FlowLimits } from './flowLimits.js';
-import { createFrameReader, FRAME_DELIMITER, type FrameReader } from './frameReader.js';
-import { ensureSocketDir, probeSocket } from './socketFile.js';
+import { createFrameReader, type FrameReader } from './frameReader.js';
+import { ensureSocketDir, fileIdentity, probeSocket, removeIfOurs, unlinkIfPresent } from './socketFile.js';
+import { encodeFrame, isRecord, JSON_BLANK, newIpc, takeOverReads } from './wire.js';
 
 /**
  * The one module that knows how bytes move: node-ipc's wire format (`{"type","data"}` JSON + `\f`)
@@ -24,9 +25,12 @@ import { ensureSocketDir, probeSocket } from './socketFile.js';
  *  - connections are counted, capped and closed here: node-ipc's cap (net.Server.maxConnections, which
  *    drops the excess without a word) is lifted, and its per-close handler, which destroys the first
  *    socket that is no longer readable (a half-closed peer still awaiting replies), is removed.
+ *
+ * Size: this is the server side only (the client is clientConnection.ts, the wire format wire.ts, the
+ * bounds flowLimits.ts). It stays one module because accepting, reading, replying, pausing and closing
+ * all read and write the same per-server state (the peers, the requests in flight in total, the peers
+ * backed up on unsent replies); split apart, every piece would need all of it.
  */
-
-export type MessageType = 'request' | 'response' | 'progress';
 
 export interface ServerConnection {
   /** Unique per server, increasing from 1. */
@@ -83,13 +87,6 @@ const WARN_EVERY_MS = 5_000;
 
 const noopLogger: Pick<Log, 'warn' | 'debug'> = { warn: () => undefined, debug: () => undefined };
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** JSON allows space, tab, LF and CR around a value; a frame of only these carries no message. */
-const JSON_BLANK = /^[ \t\n\r]*$/;
-
 function idOf(data: unknown): string | number | null {
   if (!isRecord(data) || !Object.prototype.hasOwnProperty.call(data, 'id')) return null;
   const id = data.id;
@@ -101,31 +98,6 @@ function idOf(data: unknown): string | number | null {
 function errorReply(id: string | number | null, code: string, message: string, retryable = false): Record<string, unknown> {
   const error: ErrorShape = { code, message, retryable };
   return { id, error };
-}
-
-/** `{"type":T,"data":D}\f`, as node-ipc's js-message formats it. Throws if D cannot be serialised. */
-export function encodeFrame(type: MessageType, data: unknown): string {
-  return `${JSON.stringify({ type, data })}${FRAME_DELIMITER}`;
-}
-
-function newIpc(): IPCModule {
-  const ipc = new IPCModule();
-  ipc.config.silent = true;
-  ipc.config.unlink = false;
-  ipc.config.rawBuffer = false;
-  ipc.config.encoding = 'utf8';
-  ipc.config.maxRetries = 0;
-  ipc.config.stopRetrying = true;
-  return ipc;
-}
-
-/** Replaces node-ipc's parser on `socket` with a bounded frame reader. */
-function takeOverReads(socket: net.Socket, reader: FrameReader): void {
-  socket.removeAllListeners('data');
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string | Buffer) => {
-    if (!reader.stopped) reader.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-  });
 }
 
 /** One accepted connection and its flow state. */
@@ -583,14 +555,6 @@ export async function createServer(opts: ServerOptions): Promise<TransportServer
   };
 }
 
-function unlinkIfPresent(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
-
 function safely(fn: () => void, logger: Pick<Log, 'warn'>, msg: string): void {
   try {
     fn();
@@ -599,151 +563,3 @@ function safely(fn: () => void, logger: Pick<Log, 'warn'>, msg: string): void {
   }
 }
 
-/**
- * `<dev>:<ino>:<ctime ns>` of a path (not followed), or null when it is gone. The ctime tells apart a
- * new file that was given the inode number of a removed one.
- */
-function fileIdentity(file: string): string | null {
-  try {
-    const st = fs.lstatSync(file, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.ctimeNs}`;
-  } catch {
-    return null;
-  }
-}
-
-/** Unlinks the socket file unless someone else's socket took its place. */
-function removeIfOurs(socketPath: string, identity: string): void {
-  try {
-    if (fileIdentity(socketPath) === identity) fs.unlinkSync(socketPath);
-  } catch {
-    // already gone
-  }
-}
-
-export interface ClientConnection {
-  /** Writes one message. Throws CacheError(E_UNREACHABLE) once closed; TypeError if `data` cannot be serialised. */
-  send(type: 'request', data: unknown): void;
-  /** Writes a pre-encoded frame (see encodeFrame). */
-  sendFrame(frame: string): void;
-  close(): void;
-  readonly closed: boolean;
-  /** Let the process exit while this connection is idle (ref() undoes it). */
-  unref(): void;
-  ref(): void;
-}
-
-export interface ClientConnectionOptions {
-  socketPath: string;
-  /** Connect timeout (default 5000 ms). */
-  timeoutMs?: number;
-  /** Largest frame accepted from the daemon (default 256 MiB). */
-  frameLimitBytes?: number;
-  onMessage(type: string, data: unknown): void;
-  /** Called once when the connection ends; `error` says why when it was not close(). */
-  onClose(error: CacheError | null): void;
-}
-
-let clientSeq = 0;
-
-/** Connects to a daemon. Refused, missing or silent sockets reject with E_UNREACHABLE (retryable). */
-export function openConnection(opts: ClientConnectionOptions): Promise<ClientConnection> {
-  const { socketPath } = opts;
-  const timeoutMs = opts.timeoutMs ?? 5_000;
-  const unreachable = (why: string, cause?: unknown): CacheError =>
-    new CacheError(ErrorCodes.UNREACHABLE, `no daemon answering on ${socketPath} (${why})`, {
-      retryable: true,
-      cause,
-      details: { socket: socketPath },
-    });
-
-  return new Promise<ClientConnection>((resolve, reject) => {
-    const ipc = newIpc();
-    const name = `vocorize-cache-${process.pid}-${++clientSeq}`;
-    ipc.connectTo(name, socketPath);
-    const socket = ipc.of[name]?.socket;
-    if (!socket) return reject(unreachable('node-ipc did not open a socket'));
-
-    let connected = false;
-    let closed = false;
-    let closeError: CacheError | null = null;
-    const timer = setTimeout(() => {
-      closeError = unreachable(`no connection within ${timeoutMs} ms`);
-      socket.destroy();
-    }, timeoutMs);
-
-    const fail = (err: CacheError): void => {
-      if (!closeError) closeError = err;
-      socket.destroy();
-    };
-    const reader = createFrameReader({
-      limitBytes: opts.frameLimitBytes ?? 256 * 1024 * 1024,
-      onFrame: (text) => {
-        if (JSON_BLANK.test(text)) return;
-        let msg: unknown;
-        try {
-          msg = JSON.parse(text);
-        } catch {
-          return fail(new CacheError(ErrorCodes.BAD_FRAME, `the daemon on ${socketPath} sent a frame that is not JSON`));
-        }
-        if (!isRecord(msg) || typeof msg.type !== 'string') {
-          return fail(new CacheError(ErrorCodes.BAD_FRAME, `the daemon on ${socketPath} sent a message without a type`));
-        }
-        opts.onMessage(msg.type, msg.data);
-      },
-      onOversize: (bytes) =>
-        fail(new CacheError(ErrorCodes.BAD_FRAME, `the daemon on ${socketPath} sent a frame over ${bytes} bytes`)),
-    });
-    takeOverReads(socket, reader);
-
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!connected) {
-        closeError ??= unreachable(err.code ?? err.message, err);
-      } else {
-        closeError ??= new CacheError(ErrorCodes.UNREACHABLE, `connection to the daemon on ${socketPath} failed: ${err.message}`, {
-          retryable: true,
-          cause: err,
-        });
-      }
-    });
-    socket.once('close', () => {
-      clearTimeout(timer);
-      closed = true;
-      reader.stop();
-      ipc.disconnect(name);
-      if (!connected) {
-        reject(closeError ?? unreachable('connection closed'));
-        return;
-      }
-      opts.onClose(closeError);
-    });
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      connected = true;
-      const conn: ClientConnection = {
-        get closed() {
-          return closed;
-        },
-        send(type, data) {
-          conn.sendFrame(encodeFrame(type, data));
-        },
-        sendFrame(frame) {
-          if (closed || socket.destroyed) {
-            throw new CacheError(ErrorCodes.UNREACHABLE, `the connection to the daemon on ${socketPath} is closed`, { retryable: true });
-          }
-          socket.write(frame);
-        },
-        close() {
-          if (!closed) socket.destroy();
-        },
-        unref() {
-          socket.unref();
-        },
-        ref() {
-          socket.ref();
-        },
-      };
-      resolve(conn);
-    });
-  });
-}
