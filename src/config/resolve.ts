@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
+import { cacheDirProblem } from './cacheDirCheck.js';
 import { formatIssues } from './issues.js';
 import { defaultCacheDir, defaultSocketPath, expandPath, hfTokenPath, socketPathLimit } from './paths.js';
 import type { ConfigFile } from './schema.js';
@@ -75,7 +76,9 @@ function httpUrl(v: string): string | null {
 /**
  * Applies defaults, env overrides, `~` expansion and path resolution to a validated file, and checks what
  * needs the whole picture (socket path length, retry bounds). Throws CacheError(E_CONFIG) naming the
- * file (or "environment") and the field. Reads nothing but the HF token file, through `ctx.readTextFile`.
+ * file (or "environment") and the field. Reads nothing but the HF token file, through `ctx.readTextFile`,
+ * and the metadata of the cache dir's existing ancestors (config/cacheDirCheck.ts: a dangling link or a
+ * pseudo-filesystem on the way is a config error).
  */
 export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedConfig {
   const where = ctx.source.path ?? 'built-in defaults';
@@ -100,9 +103,19 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
     }
   };
 
+  const cacheDirFromEnv = envPath('VOCORIZE_CACHE_DIR');
   const cacheDir =
-    envPath('VOCORIZE_CACHE_DIR') ??
+    cacheDirFromEnv ??
     (file.cacheDir !== undefined ? filePath('cacheDir', file.cacheDir) : defaultCacheDir(ctx.platform, env, home));
+  const cacheDirIssue = cacheDirProblem(cacheDir, ctx.platform);
+  if (cacheDirIssue) {
+    fail(
+      cacheDirFromEnv !== undefined ? ENV_WHERE : where,
+      cacheDirFromEnv !== undefined ? 'VOCORIZE_CACHE_DIR (cacheDir)' : 'cacheDir',
+      cacheDirIssue,
+      { cacheDir },
+    );
+  }
 
   const socketFromEnv = envPath('VOCORIZE_CACHE_SOCKET');
   const socketPath =

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import { createRecorder } from '../accounting/recorder.js';
 import { openCache } from '../cache/openCache.js';
 import type { OpenedCache } from '../cache/maintenanceApi.js';
+import { cacheDirProblem, probeWritableDir } from '../config/cacheDirCheck.js';
+import { makeDirs } from '../config/makeDirs.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
@@ -144,9 +146,25 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
   };
 }
 
-/** The cache dir must not be writable by group or others: anyone could plant a blob. */
+/**
+ * The cache dir is created (bounded: config/makeDirs.ts) and must hold regular files (one probe file is
+ * created, fsynced and removed): otherwise E_CONFIG naming it. It must not be writable by group or
+ * others (anyone could plant a blob): otherwise E_UNSAFE_PERMISSIONS.
+ */
 export function assertPrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const unusable = (why: string): CacheError =>
+    new CacheError(ErrorCodes.CONFIG, `cacheDir: ${why}`, { details: { field: 'cacheDir', cacheDir: dir } });
+  const problem = cacheDirProblem(dir);
+  if (problem) throw unusable(problem);
+  try {
+    makeDirs(dir, 0o700);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw unusable(
+      `cannot create ${dir}: ${e.code ?? e.message}${e.path && e.path !== dir ? ` at ${e.path}` : ''}; ` +
+        'create it yourself or set cacheDir to a writable folder on a regular filesystem',
+    );
+  }
   const st = fs.statSync(dir);
   if ((st.mode & 0o022) !== 0) {
     throw new CacheError(
@@ -157,4 +175,6 @@ export function assertPrivateDir(dir: string): void {
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new CacheError(ErrorCodes.UNSAFE_PERMISSIONS, `cache dir ${dir} is owned by uid ${st.uid}, not by you`);
   }
+  const notWritable = probeWritableDir(dir);
+  if (notWritable) throw unusable(notWritable);
 }
