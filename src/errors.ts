@@ -134,13 +134,14 @@ export function cacheReadOnlyError(target: string, code: string, what: string, c
 
 /**
  * E_CACHE_READ_ONLY for a SQLite I/O or read-only failure of the index at `indexPath` (the database file;
- * SQLite also writes `-wal` and `-shm` next to it).
+ * SQLite also writes `-wal` and `-shm` next to it), or of the index in general when the path is unknown.
  */
-export function indexReadOnlyError(indexPath: string, code: string, message: string, cause?: unknown): CacheError {
+export function indexReadOnlyError(indexPath: string | null, code: string, message: string, cause?: unknown): CacheError {
+  const db = indexPath ?? '<cacheDir>/v1/index.db';
   return new CacheError(
     ErrorCodes.CACHE_READ_ONLY,
-    `cannot write the cache index ${indexPath} (${code}: ${message}): check the owner, permissions and immutable ` +
-      `flags of ${indexPath}, ${indexPath}-wal and ${indexPath}-shm (lsattr ${indexPath}*; clear with chattr -i) ` +
+    `cannot write the cache index ${indexPath ?? ''}${indexPath ? ' ' : ''}(${code}: ${message}): check the owner, ` +
+      `permissions and immutable flags of ${db}, ${db}-wal and ${db}-shm (lsattr ${db}*; clear with chattr -i) ` +
       'and that their filesystem is writable and not full; retrying will not help until that is fixed',
     { cause, details: { path: indexPath, errno: code } },
   );
@@ -164,7 +165,7 @@ export function toErrorShape(e: unknown): ErrorShape {
     const target = errnoTarget(err);
     if (NOT_WRITABLE.has(err.code) && target) return cacheReadOnlyError(target, err.code, 'serving the request', err).toJSON();
     if (isIndexWriteFailure(err.code)) {
-      return indexReadOnlyError('index.db in <cacheDir>/v1', err.code, err.message, err).toJSON();
+      return indexReadOnlyError(null, err.code, err.message, err).toJSON();
     }
   }
   const message = err && typeof err.message === 'string' ? err.message : String(e);

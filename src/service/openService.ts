@@ -9,6 +9,8 @@ import { CacheError, ErrorCodes } from '../errors.js';
 import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
+import { layoutFor } from '../store/layout.js';
+import { asIndexError } from '../store/storeErrors.js';
 import { acquireCacheLock } from './cacheLock.js';
 import { faultPoint } from '../faults.js';
 import { createHandlers, type DaemonState } from './handlers.js';
@@ -120,6 +122,13 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     requestShutdown: opts.requestShutdown ?? (() => undefined),
   };
   const handlers = createHandlers(state);
+  // An index that cannot be written fails any request with E_CACHE_READ_ONLY naming the index files.
+  const indexPath = layoutFor(config.cacheDir).db;
+  const handle = handlers.handle.bind(handlers);
+  handlers.handle = ((method, params, ctx) =>
+    handle(method, params, ctx).catch((err: unknown) => {
+      throw asIndexError(err, indexPath);
+    })) as typeof handle;
   let closed = false;
 
   return {

@@ -21,7 +21,15 @@ export function asStoreError(err: unknown, what: string, indexPath?: string): un
     if (target) return cacheReadOnlyError(target, code, `writing ${what}`, err);
   }
   if (isIndexWriteFailure(code)) {
-    return indexReadOnlyError(indexPath ?? 'index.db in <cacheDir>/v1', code, e!.message, err);
+    return indexReadOnlyError(indexPath ?? null, code, e!.message, err);
   }
   return err;
+}
+
+/** Maps a SQLite I/O or read-only failure to E_CACHE_READ_ONLY naming the index at `indexPath`; passes anything else through. */
+export function asIndexError(err: unknown, indexPath: string): unknown {
+  if (err instanceof CacheError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  const code = e && typeof e.code === 'string' ? e.code : '';
+  return isIndexWriteFailure(code) ? indexReadOnlyError(indexPath, code, e!.message, err) : err;
 }
