@@ -24,12 +24,13 @@ const PSEUDO_FS: ReadonlyMap<number, string> = new Map([
 ]);
 
 /**
- * Why `dir` cannot be the cache dir, or null when it may be (it need not exist yet). Only reads (lstat,
+ * Why `dir` cannot be the cache dir (or the folder of the config field `field`, e.g. the socket's), or
+ * null when it may be (it need not exist yet). Only reads (lstat,
  * stat, readlink, statfs), one call per path component, and creates nothing. Finds: a component that is a
  * dangling symbolic link (or a link loop), a component that is not a folder, and, on Linux, a nearest
  * existing ancestor on a kernel pseudo-filesystem (/proc, /sys, …). Each answer names the path and the fix.
  */
-export function cacheDirProblem(dir: string, platform: NodeJS.Platform = process.platform): string | null {
+export function cacheDirProblem(dir: string, platform: NodeJS.Platform = process.platform, field = 'cacheDir'): string | null {
   const abs = path.resolve(dir);
   const parts = abs.split(path.sep).filter((s) => s.length > 0);
   let existing = path.parse(abs).root;
@@ -52,7 +53,7 @@ export function cacheDirProblem(dir: string, platform: NodeJS.Platform = process
         if (code === 'ENOENT') {
           return (
             `${abs} lies under ${p}, a symbolic link to ${target} which does not exist (a dangling link); ` +
-            `create ${resolveTarget(p, target)} (mkdir -p), or remove the link, or set cacheDir to another folder`
+            `create ${resolveTarget(p, target)} (mkdir -p), or remove the link, or set ${field} to another folder`
           );
         }
         if (code === 'ELOOP') return `${abs} lies under ${p}, a symbolic link that loops (${target}); fix or remove the link`;
@@ -60,7 +61,7 @@ export function cacheDirProblem(dir: string, platform: NodeJS.Platform = process
       }
       if (!real.isDirectory()) return `${abs} lies under ${p}, a symbolic link to ${target} which is not a folder`;
     } else if (!st.isDirectory()) {
-      return `${abs} lies under ${p}, which is a file, not a folder; set cacheDir to another folder`;
+      return `${abs} lies under ${p}, which is a file, not a folder; set ${field} to another folder`;
     }
     existing = p;
   }
@@ -74,8 +75,8 @@ export function cacheDirProblem(dir: string, platform: NodeJS.Platform = process
   const fsName = PSEUDO_FS.get(type);
   if (fsName) {
     return (
-      `${abs} is on ${existing}, a ${fsName} kernel pseudo-filesystem where no cache files can be stored ` +
-      '(not a regular writable filesystem); set cacheDir to a folder on a regular disk, e.g. under your home'
+      `${abs} is on ${existing}, a ${fsName} kernel pseudo-filesystem where no files can be stored ` +
+      `(not a regular writable filesystem); set ${field} to a folder on a regular disk, e.g. under your home`
     );
   }
   return null;

@@ -77,8 +77,8 @@ function httpUrl(v: string): string | null {
  * Applies defaults, env overrides, `~` expansion and path resolution to a validated file, and checks what
  * needs the whole picture (socket path length, retry bounds). Throws CacheError(E_CONFIG) naming the
  * file (or "environment") and the field. Reads nothing but the HF token file, through `ctx.readTextFile`,
- * and the metadata of the cache dir's existing ancestors (config/cacheDirCheck.ts: a dangling link or a
- * pseudo-filesystem on the way is a config error).
+ * and the metadata of the existing ancestors of the cache dir, the socket's folder and the log file's folder
+ * (config/cacheDirCheck.ts: a dangling link or a pseudo-filesystem on the way is a config error).
  */
 export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedConfig {
   const where = ctx.source.path ?? 'built-in defaults';
@@ -101,6 +101,11 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
     } catch (err) {
       return fail(ENV_WHERE, name, (err as Error).message);
     }
+  };
+
+  const logFile = (p: string): string => {
+    const issue = cacheDirProblem(path.dirname(p), ctx.platform, 'log.file');
+    return issue ? fail(where, 'log.file', issue) : p;
   };
 
   const cacheDirFromEnv = envPath('VOCORIZE_CACHE_DIR');
@@ -130,6 +135,16 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
       `${JSON.stringify(socketPath)} is ${socketBytes} bytes; a Unix socket path must be shorter than ${limit} bytes on ${ctx.platform}` +
         (derived ? ' (it defaults to <cacheDir>/run/daemon.sock: set socketPath or VOCORIZE_CACHE_SOCKET to a shorter path)' : ''),
       { limit, bytes: socketBytes },
+    );
+  }
+
+  const socketDirIssue = cacheDirProblem(path.dirname(socketPath), ctx.platform, 'socketPath');
+  if (socketDirIssue) {
+    fail(
+      socketFromEnv !== undefined ? ENV_WHERE : where,
+      socketFromEnv !== undefined ? 'VOCORIZE_CACHE_SOCKET (socketPath)' : 'socketPath',
+      socketDirIssue,
+      { socketPath },
     );
   }
 
@@ -213,7 +228,7 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
     },
     log: {
       level: file.log?.level ?? DEFAULTS.logLevel,
-      file: file.log?.file != null ? filePath('log.file', file.log.file) : null,
+      file: file.log?.file != null ? logFile(filePath('log.file', file.log.file)) : null,
     },
     metrics: { port: file.metrics?.port ?? null, host: '127.0.0.1' },
     benchmark: { suites },

@@ -231,6 +231,24 @@ describe('an unusable cacheDir is a config error (exit 2) for every command', ()
     }
   }, 120_000);
 
+  it('a socketPath or log file under /proc is refused the same way', async () => {
+    if (!fs.existsSync('/proc/self')) return;
+    const cacheDir = path.join(sb.root, 'cache-ok');
+    const cases = [
+      { field: 'socketPath', cfg: { cacheDir, socketPath: '/proc/vocorize-run/d.sock', origins: [] } },
+      { field: 'log.file', cfg: { cacheDir, socketPath: path.join(sb.root, 'run-ok', 'd.sock'), origins: [], log: { file: '/proc/vocorize-log/d.log' } } },
+    ];
+    for (const c of cases) {
+      const cfg = path.join(sb.root, `pseudo-${c.field}.json`);
+      fs.writeFileSync(cfg, JSON.stringify(c.cfg));
+      const r = await sb.cli(['stats'], { env: { VOCORIZE_CACHE_CONFIG: cfg }, timeoutMs: 20_000 });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('E_CONFIG');
+      expect(r.stderr).toContain(c.field);
+      expect(r.stderr).toContain('/proc/vocorize-');
+    }
+  }, 60_000);
+
   it('the bounded mkdir fails where recursive mkdir would loop (a folder under /proc)', () => {
     if (!fs.existsSync('/proc/self')) return;
     let code: string | undefined;
