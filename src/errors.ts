@@ -110,9 +110,6 @@ export function isCacheError(e: unknown): e is CacheError {
   return e instanceof CacheError;
 }
 
-/** Filesystem error codes that mean "this path may not be written" (not a bug, not transient). */
-const NOT_WRITABLE = new Set(['EPERM', 'EACCES', 'EROFS']);
-
 /** Whether a SQLite result code (better-sqlite3 `SqliteError.code`) means the index files cannot be written. */
 export function isIndexWriteFailure(code: string): boolean {
   return (code.startsWith('SQLITE_IOERR') && code !== 'SQLITE_IOERR_NOMEM') || code.startsWith('SQLITE_READONLY');
@@ -162,8 +159,6 @@ export function toErrorShape(e: unknown): ErrorShape {
     return { code: ErrorCodes.NO_SPACE, message: `no space left on device: ${err.message}`, retryable: false };
   }
   if (err && typeof err.code === 'string') {
-    const target = errnoTarget(err);
-    if (NOT_WRITABLE.has(err.code) && target) return cacheReadOnlyError(target, err.code, 'serving the request', err).toJSON();
     if (isIndexWriteFailure(err.code)) {
       return indexReadOnlyError(null, err.code, err.message, err).toJSON();
     }

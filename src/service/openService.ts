@@ -10,7 +10,7 @@ import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import { layoutFor } from '../store/layout.js';
-import { asIndexError } from '../store/storeErrors.js';
+import { asCacheWriteError } from '../store/storeErrors.js';
 import { acquireCacheLock } from './cacheLock.js';
 import { faultPoint } from '../faults.js';
 import { createHandlers, type DaemonState } from './handlers.js';
@@ -122,12 +122,12 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     requestShutdown: opts.requestShutdown ?? (() => undefined),
   };
   const handlers = createHandlers(state);
-  // An index that cannot be written fails any request with E_CACHE_READ_ONLY naming the index files.
-  const indexPath = layoutFor(config.cacheDir).db;
+  // A cache path or index that cannot be written fails any request with E_CACHE_READ_ONLY naming it.
+  const layout = layoutFor(config.cacheDir);
   const handle = handlers.handle.bind(handlers);
   handlers.handle = ((method, params, ctx) =>
     handle(method, params, ctx).catch((err: unknown) => {
-      throw asIndexError(err, indexPath);
+      throw asCacheWriteError(err, layout, `serving ${method}`);
     })) as typeof handle;
   let closed = false;
 

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { CacheError, ErrorCodes, cacheReadOnlyError, errnoTarget, indexReadOnlyError, isIndexWriteFailure } from '../errors.js';
+import type { Layout } from './layout.js';
 
 /** Filesystem error codes that mean a cache path may not be written. */
 const NOT_WRITABLE = new Set(['EPERM', 'EACCES', 'EROFS']);
@@ -26,10 +28,19 @@ export function asStoreError(err: unknown, what: string, indexPath?: string): un
   return err;
 }
 
-/** Maps a SQLite I/O or read-only failure to E_CACHE_READ_ONLY naming the index at `indexPath`; passes anything else through. */
-export function asIndexError(err: unknown, indexPath: string): unknown {
+/**
+ * Maps what a request failed with when the cache itself cannot be written: a SQLite I/O or read-only
+ * failure → E_CACHE_READ_ONLY naming the index (`layout.db`); EPERM/EACCES/EROFS on a path inside
+ * `layout.cacheDir` → E_CACHE_READ_ONLY naming that path. Anything else passes through unchanged.
+ */
+export function asCacheWriteError(err: unknown, layout: Pick<Layout, 'cacheDir' | 'db'>, what: string): unknown {
   if (err instanceof CacheError) return err;
   const e = err as NodeJS.ErrnoException | undefined;
   const code = e && typeof e.code === 'string' ? e.code : '';
-  return isIndexWriteFailure(code) ? indexReadOnlyError(indexPath, code, e!.message, err) : err;
+  if (isIndexWriteFailure(code)) return indexReadOnlyError(layout.db, code, e!.message, err);
+  if (NOT_WRITABLE.has(code)) {
+    const target = errnoTarget(e!);
+    if (target && target.startsWith(layout.cacheDir + path.sep)) return cacheReadOnlyError(target, code, what, err);
+  }
+  return err;
 }
