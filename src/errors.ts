@@ -158,10 +158,8 @@ export function toErrorShape(e: unknown): ErrorShape {
   if (err && (err.code === 'ENOSPC' || err.code === 'EDQUOT' || err.code === 'SQLITE_FULL')) {
     return { code: ErrorCodes.NO_SPACE, message: `no space left on device: ${err.message}`, retryable: false };
   }
-  if (err && typeof err.code === 'string') {
-    if (isIndexWriteFailure(err.code)) {
-      return indexReadOnlyError(null, err.code, err.message, err).toJSON();
-    }
+  if (err && typeof err.code === 'string' && isIndexWriteFailure(err.code)) {
+    return indexReadOnlyError(null, err.code, err.message, err).toJSON();
   }
   const message = err && typeof err.message === 'string' ? err.message : String(e);
   return { code: ErrorCodes.INTERNAL, message, retryable: false };
