@@ -22,6 +22,21 @@ export const ErrorCodes = {
   INTEGRITY: 'E_INTEGRITY',
   /** A remote listing contains an unsafe path. */
   UNSAFE_PATH: 'E_UNSAFE_PATH',
+  /**
+   * A remote listing that cannot be laid out as a folder tree (a file and a folder of the same name).
+   * Not retryable: the repository itself must change.
+   */
+  BAD_LISTING: 'E_BAD_LISTING',
+  /**
+   * A remote listing path with a segment over 255 bytes or longer than the path bound: no filesystem
+   * can store it. Not retryable: the repository itself must change.
+   */
+  PATH_TOO_LONG: 'E_PATH_TOO_LONG',
+  /**
+   * The cache (a folder of it, or the index and its -wal/-shm files) cannot be written: permissions, an
+   * immutable flag or a read-only mount. Not retryable until the named path is made writable.
+   */
+  CACHE_READ_ONLY: 'E_CACHE_READ_ONLY',
   /** Hub: repository not found (or private without a token). */
   REPO_NOT_FOUND: 'E_REPO_NOT_FOUND',
   /** Hub: revision (branch/tag/commit) not found. */
@@ -97,12 +112,56 @@ export function isCacheError(e: unknown): e is CacheError {
   return e instanceof CacheError;
 }
 
+/** Whether a SQLite result code (better-sqlite3 `SqliteError.code`) means the index files cannot be written. */
+export function isIndexWriteFailure(code: string): boolean {
+  return (code.startsWith('SQLITE_IOERR') && code !== 'SQLITE_IOERR_NOMEM') || code.startsWith('SQLITE_READONLY');
+}
+
+/**
+ * E_CACHE_READ_ONLY for a filesystem error on `target` (the path that could not be written), naming it
+ * and the checks that find the cause. Not retryable: the same write fails until the path is fixed.
+ */
+export function cacheReadOnlyError(target: string, code: string, what: string, cause?: unknown): CacheError {
+  return new CacheError(
+    ErrorCodes.CACHE_READ_ONLY,
+    `cannot write ${target} (${code}) while ${what}: check its owner, permissions and immutable/append-only flags ` +
+      `(ls -ld ${target}; lsattr -d ${target}; clear with chattr -i) and that its filesystem is not mounted read-only; ` +
+      'retrying will not help until that is fixed',
+    { cause, details: { path: target, errno: code } },
+  );
+}
+
+/**
+ * E_CACHE_READ_ONLY for a SQLite I/O or read-only failure of the index at `indexPath` (the database file;
+ * SQLite also writes `-wal` and `-shm` next to it), or of the index in general when the path is unknown.
+ */
+export function indexReadOnlyError(indexPath: string | null, code: string, message: string, cause?: unknown): CacheError {
+  const db = indexPath ?? '<cacheDir>/v1/index.db';
+  return new CacheError(
+    ErrorCodes.CACHE_READ_ONLY,
+    `cannot write the cache index ${indexPath ?? ''}${indexPath ? ' ' : ''}(${code}: ${message}): check the owner, ` +
+      `permissions and immutable flags of ${db}, ${db}-wal and ${db}-shm (lsattr ${db}*; clear with chattr -i) ` +
+      'and that their filesystem is writable and not full; retrying will not help until that is fixed',
+    { cause, details: { path: indexPath, errno: code } },
+  );
+}
+
+/** The path a Node filesystem error is about: the destination of a link/rename/copy, else its path. */
+export function errnoTarget(err: NodeJS.ErrnoException): string | null {
+  const e = err as NodeJS.ErrnoException & { dest?: unknown };
+  if (typeof e.dest === 'string') return e.dest;
+  return typeof e.path === 'string' ? e.path : null;
+}
+
 /** Converts anything thrown into the wire/CLI error shape. Unknown errors become E_INTERNAL. */
 export function toErrorShape(e: unknown): ErrorShape {
   if (e instanceof CacheError) return e.toJSON();
   const err = e as NodeJS.ErrnoException | undefined;
-  if (err && (err.code === 'ENOSPC' || err.code === 'EDQUOT')) {
+  if (err && (err.code === 'ENOSPC' || err.code === 'EDQUOT' || err.code === 'SQLITE_FULL')) {
     return { code: ErrorCodes.NO_SPACE, message: `no space left on device: ${err.message}`, retryable: false };
+  }
+  if (err && typeof err.code === 'string' && isIndexWriteFailure(err.code)) {
+    return indexReadOnlyError(null, err.code, err.message, err).toJSON();
   }
   const message = err && typeof err.message === 'string' ? err.message : String(e);
   return { code: ErrorCodes.INTERNAL, message, retryable: false };

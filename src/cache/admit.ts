@@ -159,7 +159,7 @@ export function createAdmit(deps: AdmitDeps): (req: AdmitRequest) => ModelRecord
         // the row is removed by recovery at the next start
       }
       release();
-      throw asStoreError(err, `model ${key}`);
+      throw asStoreError(err, `model ${key}`, layout.db);
     }
     const row = models.byKey(key)!;
     deps.touches.drop(row.id);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
+import { cacheDirProblem } from './cacheDirCheck.js';
 import { formatIssues } from './issues.js';
 import { defaultCacheDir, defaultSocketPath, expandPath, hfTokenPath, socketPathLimit } from './paths.js';
 import type { ConfigFile } from './schema.js';
@@ -75,7 +76,9 @@ function httpUrl(v: string): string | null {
 /**
  * Applies defaults, env overrides, `~` expansion and path resolution to a validated file, and checks what
  * needs the whole picture (socket path length, retry bounds). Throws CacheError(E_CONFIG) naming the
- * file (or "environment") and the field. Reads nothing but the HF token file, through `ctx.readTextFile`.
+ * file (or "environment") and the field. Reads nothing but the HF token file, through `ctx.readTextFile`,
+ * and the metadata of the existing ancestors of the cache dir, the socket's folder and the log file's folder
+ * (config/cacheDirCheck.ts: a dangling link or a pseudo-filesystem on the way is a config error).
  */
 export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedConfig {
   const where = ctx.source.path ?? 'built-in defaults';
@@ -100,9 +103,24 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
     }
   };
 
+  const logFile = (p: string): string => {
+    const issue = cacheDirProblem(path.dirname(p), ctx.platform, 'log.file');
+    return issue ? fail(where, 'log.file', issue) : p;
+  };
+
+  const cacheDirFromEnv = envPath('VOCORIZE_CACHE_DIR');
   const cacheDir =
-    envPath('VOCORIZE_CACHE_DIR') ??
+    cacheDirFromEnv ??
     (file.cacheDir !== undefined ? filePath('cacheDir', file.cacheDir) : defaultCacheDir(ctx.platform, env, home));
+  const cacheDirIssue = cacheDirProblem(cacheDir, ctx.platform);
+  if (cacheDirIssue) {
+    fail(
+      cacheDirFromEnv !== undefined ? ENV_WHERE : where,
+      cacheDirFromEnv !== undefined ? 'VOCORIZE_CACHE_DIR (cacheDir)' : 'cacheDir',
+      cacheDirIssue,
+      { cacheDir },
+    );
+  }
 
   const socketFromEnv = envPath('VOCORIZE_CACHE_SOCKET');
   const socketPath =
@@ -117,6 +135,16 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
       `${JSON.stringify(socketPath)} is ${socketBytes} bytes; a Unix socket path must be shorter than ${limit} bytes on ${ctx.platform}` +
         (derived ? ' (it defaults to <cacheDir>/run/daemon.sock: set socketPath or VOCORIZE_CACHE_SOCKET to a shorter path)' : ''),
       { limit, bytes: socketBytes },
+    );
+  }
+
+  const socketDirIssue = cacheDirProblem(path.dirname(socketPath), ctx.platform, 'socketPath');
+  if (socketDirIssue) {
+    fail(
+      socketFromEnv !== undefined ? ENV_WHERE : where,
+      socketFromEnv !== undefined ? 'VOCORIZE_CACHE_SOCKET (socketPath)' : 'socketPath',
+      socketDirIssue,
+      { socketPath },
     );
   }
 
@@ -200,7 +228,7 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
     },
     log: {
       level: file.log?.level ?? DEFAULTS.logLevel,
-      file: file.log?.file != null ? filePath('log.file', file.log.file) : null,
+      file: file.log?.file != null ? logFile(filePath('log.file', file.log.file)) : null,
     },
     metrics: { port: file.metrics?.port ?? null, host: '127.0.0.1' },
     benchmark: { suites },

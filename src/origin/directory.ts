@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
+import { assertListingStorable } from './listingRules.js';
 import { assertSafeRelativePath } from './modelRef.js';
 import type { Listing, ModelRef, OpenedFile, Origin, RemoteFile } from './types.js';
 
@@ -115,6 +116,7 @@ export function createDirectoryOrigin(opts: DirectoryOriginOptions): Origin {
         throw new CacheError(ErrorCodes.ENTRY_NOT_FOUND, `${ref.repo}${ref.subfolder ? `:${ref.subfolder}` : ''} has no files in directory mirror ${root}`);
       }
       found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      assertListingStorable(found.map((f) => f.path), `${ref.repo}${ref.subfolder ? `:${ref.subfolder}` : ''} in directory mirror ${root}`);
       const h = crypto.createHash('sha1');
       for (const f of found) h.update(`${f.path}\0${f.size}\0${f.mtimeMs}\n`);
       return {

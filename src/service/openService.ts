@@ -2,11 +2,15 @@ import fs from 'node:fs';
 import { createRecorder } from '../accounting/recorder.js';
 import { openCache } from '../cache/openCache.js';
 import type { OpenedCache } from '../cache/maintenanceApi.js';
+import { cacheDirProblem, probeWritableDir } from '../config/cacheDirCheck.js';
+import { makeDirs } from '../config/makeDirs.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
+import { layoutFor } from '../store/layout.js';
+import { asCacheWriteError } from '../store/storeErrors.js';
 import { acquireCacheLock } from '../db/cacheLock.js';
 import { faultPoint } from '../faults.js';
 import { createHandlers, type DaemonState } from './handlers.js';
@@ -118,6 +122,13 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     requestShutdown: opts.requestShutdown ?? (() => undefined),
   };
   const handlers = createHandlers(state);
+  // A cache path or index that cannot be written fails any request with E_CACHE_READ_ONLY naming it.
+  const layout = layoutFor(config.cacheDir);
+  const handle = handlers.handle.bind(handlers);
+  handlers.handle = ((method, params, ctx) =>
+    handle(method, params, ctx).catch((err: unknown) => {
+      throw asCacheWriteError(err, layout, `serving ${method}`);
+    })) as typeof handle;
   let closed = false;
 
   return {
@@ -144,9 +155,25 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
   };
 }
 
-/** The cache dir must not be writable by group or others: anyone could plant a blob. */
+/**
+ * The cache dir is created (bounded: config/makeDirs.ts) and must hold regular files (one probe file is
+ * created, fsynced and removed): otherwise E_CONFIG naming it. It must not be writable by group or
+ * others (anyone could plant a blob): otherwise E_UNSAFE_PERMISSIONS.
+ */
 export function assertPrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const unusable = (why: string): CacheError =>
+    new CacheError(ErrorCodes.CONFIG, `cacheDir: ${why}`, { details: { field: 'cacheDir', cacheDir: dir } });
+  const problem = cacheDirProblem(dir);
+  if (problem) throw unusable(problem);
+  try {
+    makeDirs(dir, 0o700);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw unusable(
+      `cannot create ${dir}: ${e.code ?? e.message}${e.path && e.path !== dir ? ` at ${e.path}` : ''}; ` +
+        'create it yourself or set cacheDir to a writable folder on a regular filesystem',
+    );
+  }
   const st = fs.statSync(dir);
   if ((st.mode & 0o022) !== 0) {
     throw new CacheError(
@@ -157,4 +184,6 @@ export function assertPrivateDir(dir: string): void {
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new CacheError(ErrorCodes.UNSAFE_PERMISSIONS, `cache dir ${dir} is owned by uid ${st.uid}, not by you`);
   }
+  const notWritable = probeWritableDir(dir);
+  if (notWritable) throw unusable(notWritable);
 }

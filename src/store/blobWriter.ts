@@ -3,11 +3,15 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Layout } from './layout.js';
-import { CacheError, ErrorCodes } from '../errors.js';
+import { makeDirsAsync } from '../config/makeDirs.js';
+import { CacheError, ErrorCodes, cacheReadOnlyError } from '../errors.js';
 import { blobPath } from './layout.js';
 import { partialPath } from './partials.js';
+import { asStoreError } from './storeErrors.js';
 import { hasherFor, needsGitSha1 } from './streamHasher.js';
 import type { BlobRef, BlobWriter, ExpectedContent } from './types.js';
+
+export { asStoreError } from './storeErrors.js';
 
 /**
  * Bytes are staged and written in chunks of this size (one write syscall per MiB, not per network chunk).
@@ -34,15 +38,6 @@ export interface BlobWriterOptions {
    * name and starts from byte 0.
    */
   claimPartial?: (partialPath: string) => boolean;
-}
-
-/** Maps ENOSPC/EDQUOT to E_NO_SPACE; passes anything else through. */
-export function asStoreError(err: unknown, what: string): unknown {
-  const e = err as NodeJS.ErrnoException;
-  if (e && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
-    return new CacheError(ErrorCodes.NO_SPACE, `no space left on device while writing ${what}`, { cause: err });
-  }
-  return err;
 }
 
 /**
@@ -74,7 +69,7 @@ export async function openBlobWriter(
     fh = await fsp.open(tempPath, resumable ? fs.constants.O_RDWR | fs.constants.O_CREAT : 'wx+', 0o600);
   } catch (err) {
     if (resumable) opts.onTemp?.(tempPath, false); // gives back the claim
-    throw asStoreError(err, `file ${label}`);
+    throw asStoreError(err, `file ${label}`, layout.db);
   }
   opts.onTemp?.(tempPath, true);
 
@@ -102,7 +97,7 @@ export async function openBlobWriter(
       await fh.close().catch(() => undefined);
       await fsp.rm(tempPath, { force: true }).catch(() => undefined);
       opts.onTemp?.(tempPath, false);
-      throw asStoreError(err, `file ${label}`);
+      throw asStoreError(err, `file ${label}`, layout.db);
     }
   }
 
@@ -166,7 +161,7 @@ export async function openBlobWriter(
   }
 
   async function fail(err: unknown): Promise<never> {
-    failure = asStoreError(err, `file ${label}`);
+    failure = asStoreError(err, `file ${label}`, layout.db);
     await cleanup();
     throw failure;
   }
@@ -234,7 +229,7 @@ export async function openBlobWriter(
         await publish(tempPath, blobPath(layout, ref.sha256));
         return ref;
       } catch (err) {
-        failure = asStoreError(err, `file ${label}`);
+        failure = asStoreError(err, `file ${label}`, layout.db);
         throw failure;
       } finally {
         await cleanup();
@@ -294,16 +289,31 @@ async function takeOver(fh: fsp.FileHandle, hasher: { update(b: Uint8Array): Pro
  */
 async function publish(tempPath: string, final: string): Promise<void> {
   const dir = path.dirname(final);
-  await fsp.mkdir(dir, { recursive: true });
+  const readOnly = (err: unknown): unknown => {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    return code === 'EPERM' || code === 'EACCES' || code === 'EROFS'
+      ? cacheReadOnlyError(dir, code, `publishing blob ${path.basename(final)}`, err)
+      : err;
+  };
+  try {
+    await makeDirsAsync(dir);
+  } catch (err) {
+    throw readOnly(err);
+  }
   try {
     await fsp.link(tempPath, final);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return; // dedupe: the same content is already stored
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw err;
-    // A filesystem without hard links: rename, unless the blob appeared meanwhile.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw readOnly(err);
+    // A filesystem without hard links: rename, unless the blob appeared meanwhile. EPERM from the rename
+    // too means the folder itself refuses new entries (permissions, immutable flag).
     if (fs.existsSync(final)) return;
-    await fsp.rename(tempPath, final);
+    try {
+      await fsp.rename(tempPath, final);
+    } catch (renameErr) {
+      throw readOnly(renameErr);
+    }
   }
   await fsyncDir(dir);
 }

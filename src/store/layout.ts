@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../config/makeDirs.js';
 
 /** Absolute paths of the on-disk layout. */
 export interface Layout {
@@ -59,9 +60,9 @@ export function modelKeyOf(repo: string, subfolder: string | null, commit: strin
 
 /** Creates the layout's folders (owner-only) and CACHEDIR.TAG. Idempotent. */
 export function ensureLayout(layout: Layout): void {
-  fs.mkdirSync(layout.cacheDir, { recursive: true, mode: 0o700 });
+  makeDirs(layout.cacheDir, 0o700);
   for (const dir of [layout.v1, path.join(layout.blobs, 'sha256'), layout.snapshots, layout.tmp, layout.quarantine]) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeDirs(dir, 0o755);
   }
   const tag = path.join(layout.cacheDir, 'CACHEDIR.TAG');
   if (!fs.existsSync(tag)) {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../config/makeDirs.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { fsyncDirSync } from './blobWriter.js';
 import { blobPath, type Layout } from './layout.js';
@@ -42,7 +43,7 @@ export function buildSnapshotTree(
     const dest = path.join(dir, ...f.path.split('/'));
     const parent = path.dirname(dest);
     if (!dirs.has(parent)) {
-      fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+      makeDirs(parent, 0o755);
       for (let d = parent; d !== dir && !dirs.has(d); d = path.dirname(d)) dirs.add(d);
     }
     linkOrCopy(blobPath(layout, f.blob), dest, () => onVanished(f));
