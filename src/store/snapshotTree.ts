@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeDirs } from '../config/makeDirs.js';
 import { CacheError, ErrorCodes } from '../errors.js';
-import { fsyncDirSync } from './blobWriter.js';
+import { fsyncDirSync } from './publishBlob.js';
 import { blobPath, type Layout } from './layout.js';
 
 /** One file of a snapshot tree: a relative, '/'-separated, already validated path and the blob it shows. */
