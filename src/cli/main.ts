@@ -6,6 +6,7 @@ import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerGet } from './commands/get.js';
+import { registerLogs } from './commands/logs.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerModels } from './commands/models.js';
 import { registerStatus } from './commands/status.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerAccounting(program, cli);
   registerBench(program, cli);
   registerDaemon(program, cli);
+  registerLogs(program, cli);
   registerConfig(program, cli);
   program
     .command('help')

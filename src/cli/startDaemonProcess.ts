@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig } from '../config/types.js';
-import { daemonArgv } from '../daemon/launch.js';
+import { daemonArgv, daemonLogFile, rotateLogIfOver } from '../daemon/launch.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { connect } from '../ipc/client.js';
 import { daemonServing } from './lockHolder.js';
@@ -11,9 +11,9 @@ import { daemonServing } from './lockHolder.js';
 /** The CLI entry point: what a started daemon runs (`<node> <flags> main.js daemon run`). */
 export const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
-/** Where a daemon started by the CLI writes its log when the config names no log file. */
+/** The daemon's one log file (`log.file`, else the per-user default): where a daemon started by the CLI writes. */
 export function daemonLogPath(config: ResolvedConfig): string {
-  return config.log.file ?? path.join(config.cacheDir, 'daemon.log');
+  return daemonLogFile(config);
 }
 
 /**
@@ -25,6 +25,12 @@ export function daemonLogPath(config: ResolvedConfig): string {
 export async function startDaemonProcess(g: { config?: string | undefined; socket?: string | undefined }, config: ResolvedConfig, timeoutMs = 20_000): Promise<number | null> {
   const logFile = daemonLogPath(config);
   fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
+  // Rotated here rather than by the child, so that the offset below stays the child's first byte.
+  try {
+    rotateLogIfOver(logFile);
+  } catch {
+    // an unrotatable log is still appended to
+  }
   const fd = fs.openSync(logFile, 'a', 0o600);
   const logStart = fs.fstatSync(fd).size;
   const args = daemonArgv({
@@ -32,6 +38,7 @@ export async function startDaemonProcess(g: { config?: string | undefined; socke
     // A config found by searching (the project's) is passed on: the daemon must not search from elsewhere.
     configPath: g.config ? path.resolve(g.config) : config.source.kind === 'project' ? config.source.path : null,
     socketPath: g.socket ? path.resolve(g.socket) : null,
+    managedBy: 'autostart',
   });
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: process.env });
   fs.closeSync(fd);

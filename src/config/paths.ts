@@ -45,6 +45,16 @@ export function defaultCacheDir(platform: NodeJS.Platform, env: NodeJS.ProcessEn
   return path.join(xdgDir(env, 'XDG_CACHE_HOME', path.join(home, '.cache')), 'vocorize', 'models');
 }
 
+/**
+ * The daemon's log file when the config names none: macOS `~/Library/Logs/Vocorize/cache-manager.log`,
+ * elsewhere `$XDG_STATE_HOME/vocorize/cache-manager.log` (default `~/.local/state`). Outside the cache
+ * dir on purpose: deleting the cache must not delete the log that says what happened.
+ */
+export function defaultLogFile(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, home: string): string {
+  if (platform === 'darwin') return path.join(home, 'Library', 'Logs', 'Vocorize', 'cache-manager.log');
+  return path.join(xdgDir(env, 'XDG_STATE_HOME', path.join(home, '.local', 'state')), 'vocorize', 'cache-manager.log');
+}
+
 export function defaultSocketPath(cacheDir: string): string {
   return path.join(cacheDir, 'run', 'daemon.sock');
 }

@@ -172,7 +172,7 @@ const logSchema = z
       .optional(),
     file: barePath()
       .nullable()
-      .describe(`Daemon log file (JSON lines). Default <cacheDir>/daemon.log. ${PATH_NOTE}`)
+      .describe(`Daemon log file (JSON lines). Default ~/Library/Logs/Vocorize/cache-manager.log (macOS), $XDG_STATE_HOME/vocorize/cache-manager.log elsewhere. ${PATH_NOTE}`)
       .optional(),
   })
   .describe('Daemon logging.');

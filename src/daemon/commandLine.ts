@@ -1,3 +1,5 @@
+import type { LockHolder } from '../db/cacheLock.js';
+
 /**
  * How the daemon process is started, in one place: CLI autostart, `daemon start`, the LaunchAgent,
  * the systemd unit and the benchmarks all run `node <DAEMON_NODE_FLAGS> <cli> daemon run [...]`.
@@ -10,11 +12,24 @@
  */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
+/**
+ * Who started the daemon and restarts it, as its command line says (`--managed-by`); never guessed.
+ * `autostart`: the CLI, on demand or by `daemon start`. `launchd` / `systemd`: the installed service.
+ * A daemon without the flag (`daemon run` typed by hand) is managed by nobody.
+ */
+export type ManagedBy = NonNullable<LockHolder['managedBy']>;
+export const MANAGERS: readonly ManagedBy[] = ['launchd', 'systemd', 'autostart'];
+
+export function isManagedBy(v: unknown): v is ManagedBy {
+  return typeof v === 'string' && (MANAGERS as readonly string[]).includes(v);
+}
+
 export interface DaemonArgs {
   /** The CLI entry (dist/cli/main.js). */
   script: string;
   configPath?: string | null;
   socketPath?: string | null;
+  managedBy?: ManagedBy | null;
 }
 
 /** The argv after the node binary. Paths are passed as given (callers make them absolute). */
@@ -22,5 +37,6 @@ export function daemonArgv(a: DaemonArgs): string[] {
   const out = [...DAEMON_NODE_FLAGS, a.script, 'daemon', 'run'];
   if (a.configPath) out.push('--config', a.configPath);
   if (a.socketPath) out.push('--socket', a.socketPath);
+  if (a.managedBy) out.push('--managed-by', a.managedBy);
   return out;
 }

@@ -9,6 +9,7 @@ import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import { openCore } from '../service/openService.js';
 import { createLogger, type Logger } from '../logger.js';
+import type { ManagedBy } from './commandLine.js';
 import { connectionCap, openFileLimit } from './fileLimit.js';
 import { startMetricsListener } from './metricsListener.js';
 import { watchConfigFile, watchSnapshots, type SnapshotWatcher } from './watcher.js';
@@ -26,6 +27,8 @@ export interface DaemonOptions {
   dirCheckMs?: number;
   /** Socket flow bounds (ipc/flowLimits.ts); maxConnections defaults to what the open-file limit allows. */
   limits?: Partial<FlowLimits>;
+  /** Who started this daemon (its `--managed-by`), written to the lock holder json. */
+  managedBy?: ManagedBy | null;
 }
 
 /** A request handed to the handlers and not answered yet. */
@@ -77,6 +80,7 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     clock: opts.clock,
     origins: opts.origins,
     role: 'daemon',
+    managedBy: opts.managedBy ?? null,
     requestShutdown: () => void daemon?.close('shutdown requested over the socket'),
   });
   const { state, handlers } = core;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonArgv } from './commandLine.js';
+import { EXIT_NO_RESTART } from './exitCodes.js';
 
 /**
  * What `daemon install|uninstall` writes and runs, as data: files and command lines. Executing the
@@ -24,7 +25,8 @@ export interface ServiceInputs {
   script: string;
   configPath: string | null;
   socketPath: string;
-  logDir: string;
+  /** The daemon's one log file (logFile.ts `daemonLogFile`): its stdout and stderr are appended there. */
+  logFile: string;
   /** Environment to carry into the service (HF_ENDPOINT etc.; never a token). */
   env: Record<string, string>;
   /** Repository root holding launchd/ (defaults to this package's root). */
@@ -39,7 +41,7 @@ function packageRoot(): string {
 
 export function renderPlist(i: ServiceInputs): string {
   const template = fs.readFileSync(path.join(i.templateDir ?? path.join(packageRoot(), 'launchd'), `${LAUNCHD_LABEL}.plist`), 'utf8');
-  const args = daemonArgv({ script: i.script, configPath: i.configPath, socketPath: i.socketPath })
+  const args = daemonArgv({ script: i.script, configPath: i.configPath, socketPath: i.socketPath, managedBy: 'launchd' })
     .map((a) => `    <string>${xml(a)}</string>\n`)
     .join('');
   const env = Object.entries(i.env)
@@ -48,8 +50,7 @@ export function renderPlist(i: ServiceInputs): string {
   const values: Record<string, string> = {
     LABEL: xml(LAUNCHD_LABEL),
     NODE: xml(i.node),
-    STDOUT: xml(path.join(i.logDir, 'daemon.out.log')),
-    STDERR: xml(path.join(i.logDir, 'daemon.err.log')),
+    LOG: xml(i.logFile),
   };
   return template
     .replace(/^<!--[\s\S]*?-->\n/m, '')
@@ -60,9 +61,11 @@ export function renderPlist(i: ServiceInputs): string {
 
 /** systemd quoting: each argument double-quoted with \ and " escaped. */
 const sq = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+/** A path in a unit setting that takes no quotes: `%` (systemd's specifier prefix) doubled. */
+const spath = (s: string) => s.replace(/%/g, '%%');
 
 export function renderSystemdUnit(i: ServiceInputs): string {
-  const exec = [i.node, ...daemonArgv({ script: i.script, configPath: i.configPath, socketPath: i.socketPath })]
+  const exec = [i.node, ...daemonArgv({ script: i.script, configPath: i.configPath, socketPath: i.socketPath, managedBy: 'systemd' })]
     .map(sq)
     .join(' ');
   const env = Object.entries(i.env).map(([k, v]) => `Environment=${sq(`${k}=${v}`)}`);
@@ -75,8 +78,12 @@ export function renderSystemdUnit(i: ServiceInputs): string {
     'Type=simple',
     `ExecStart=${exec}`,
     ...env,
+    `StandardOutput=append:${spath(i.logFile)}`,
+    `StandardError=append:${spath(i.logFile)}`,
     'Restart=on-failure',
     'RestartSec=2',
+    // The daemon exits with this code when the cache is held by a daemon it must not stop (handOver.ts).
+    `RestartPreventExitStatus=${EXIT_NO_RESTART}`,
     'KillSignal=SIGTERM',
     'TimeoutStopSec=30',
     '',

@@ -19,6 +19,12 @@ export interface LockHolder {
   socket: string | null;
   startedAt: number;
   role: 'daemon' | 'cli';
+  /**
+   * Who started this daemon and restarts it (its `--managed-by` flag): `autostart` (the CLI),
+   * `launchd` / `systemd` (the installed service); null when nobody does (`daemon run` by hand, a CLI
+   * holding the lock itself). Absent in a json written before the field existed: read it as null.
+   */
+  managedBy?: 'launchd' | 'systemd' | 'autostart' | null;
 }
 
 export function lockPaths(cacheDir: string): { lock: string; info: string } {

@@ -11,7 +11,7 @@ import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import { layoutFor } from '../store/layout.js';
 import { asCacheWriteError } from '../store/storeErrors.js';
-import { acquireCacheLock } from '../db/cacheLock.js';
+import { acquireCacheLock, type LockHolder } from '../db/cacheLock.js';
 import { faultPoint } from '../faults.js';
 import { createHandlers, type DaemonState } from './handlers.js';
 import { createLeases } from './leases.js';
@@ -28,6 +28,8 @@ export interface CoreOptions {
   /** Replace the configured origins (demo, tests). */
   origins?: Origin[];
   role: 'daemon' | 'cli';
+  /** Who started the daemon, written to the lock holder json (db/cacheLock.ts). */
+  managedBy?: LockHolder['managedBy'];
   /** Called when a client asks the daemon to stop. */
   requestShutdown?: () => void;
 }
@@ -57,6 +59,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     socket: opts.role === 'daemon' ? config.socketPath : null,
     startedAt: clock(),
     role: opts.role,
+    managedBy: opts.managedBy ?? null,
   });
 
   let cache: OpenedCache;

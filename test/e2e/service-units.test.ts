@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installPlan, LAUNCHD_LABEL, renderPlist, SYSTEMD_UNIT, uninstallPlan, type ServiceInputs } from '../../src/daemon/serviceUnits.js';
-import { DAEMON_NODE_FLAGS } from '../../src/daemon/launch.js';
+import { installPlan, LAUNCHD_LABEL, renderPlist, renderSystemdUnit, SYSTEMD_UNIT, uninstallPlan, type ServiceInputs } from '../../src/daemon/serviceUnits.js';
+import { DAEMON_NODE_FLAGS, EXIT_NO_RESTART } from '../../src/daemon/launch.js';
 import { CLI, makeSandbox, type Sandbox } from './harness.js';
 
 /** The V8 flags every daemon command line carries (src/daemon/launch.ts). */
@@ -35,11 +35,13 @@ function inputs(over: Partial<ServiceInputs> = {}): ServiceInputs {
     script: '/Users/ada/src/cache & co/dist/cli/main.js',
     configPath: '/Users/ada/.config/vocorize/<cache>-config.json',
     socketPath: '/Users/ada/Library/Caches/Vocorize/run/daemon.sock',
-    logDir: '/Users/ada/Library/Logs/Vocorize',
+    logFile: '/Users/ada/Library/Logs/Vocorize/cache-manager.log',
     env: { HF_ENDPOINT: 'https://hub.example/?a=1&b=2' },
     ...over,
   };
 }
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The plist as launchd sees it: plistlib.loads, returned as JSON. */
 function parsePlist(text: string): Record<string, unknown> {
@@ -59,12 +61,15 @@ describe('launchd plist', () => {
     const args = p.ProgramArguments as string[];
     expect(args.slice(0, 4 + F.length)).toEqual([i.node, ...F, i.script, 'daemon', 'run']);
     expect(path.isAbsolute(args[0]!) && path.isAbsolute(args[1 + F.length]!)).toBe(true);
-    expect(args).toEqual([i.node, ...F, i.script, 'daemon', 'run', '--config', i.configPath, '--socket', i.socketPath]);
+    expect(args).toEqual([i.node, ...F, i.script, 'daemon', 'run', '--config', i.configPath, '--socket', i.socketPath, '--managed-by', 'launchd']);
     expect(p.RunAtLoad).toBe(true);
-    expect(p.KeepAlive).toBeTruthy();
-    expect(p.ProcessType).toBe('Background');
-    expect(p.StandardOutPath).toBe(path.join(i.logDir, 'daemon.out.log'));
-    expect(p.StandardErrorPath).toBe(path.join(i.logDir, 'daemon.err.log'));
+    // Restarted after a failure only: exit 0 is also "held by a daemon I must not stop" (no loop).
+    expect(p.KeepAlive).toEqual({ SuccessfulExit: false });
+    // Not Background (throttled) nor Adaptive (boosted only by XPC, which a Unix socket is not): docs/design.md.
+    expect(p.ProcessType).toBe('Interactive');
+    // stdout and stderr both go to the one log file.
+    expect(p.StandardOutPath).toBe(i.logFile);
+    expect(p.StandardErrorPath).toBe(i.logFile);
     expect(path.isAbsolute(p.StandardOutPath as string) && path.isAbsolute(p.StandardErrorPath as string)).toBe(true);
     expect(p.EnvironmentVariables).toEqual(i.env);
     expect(JSON.stringify(p)).not.toContain('{{');
@@ -73,7 +78,7 @@ describe('launchd plist', () => {
   it('without a config file or environment it still parses, with only --socket after `daemon run`', () => {
     const i = inputs({ configPath: null, env: {} });
     const p = parsePlist(renderPlist(i));
-    expect(p.ProgramArguments).toEqual([i.node, ...F, i.script, 'daemon', 'run', '--socket', i.socketPath]);
+    expect(p.ProgramArguments).toEqual([i.node, ...F, i.script, 'daemon', 'run', '--socket', i.socketPath, '--managed-by', 'launchd']);
     expect(p.EnvironmentVariables).toEqual({});
   });
 
@@ -102,6 +107,20 @@ describe('launchd plist', () => {
   });
 });
 
+describe('systemd unit', () => {
+  it('runs the daemon --managed-by systemd, appends its output to the log file (a % doubled) and never restarts the no-restart exit', () => {
+    const i = inputs({ logFile: '/home/ada/.local/state/vocorize/100%/cache-manager.log' });
+    const unit = renderSystemdUnit(i);
+    const exec = unit.split('\n').find((l) => l.startsWith('ExecStart='));
+    expect(exec).toMatch(/ "--managed-by" "systemd"$/);
+    expect(unit).toMatch(/^StandardOutput=append:\/home\/ada\/\.local\/state\/vocorize\/100%%\/cache-manager\.log$/m);
+    expect(unit).toMatch(/^StandardError=append:\/home\/ada\/\.local\/state\/vocorize\/100%%\/cache-manager\.log$/m);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toContain(`\nRestartPreventExitStatus=${EXIT_NO_RESTART}\n`);
+    expect(EXIT_NO_RESTART).not.toBe(0);
+  });
+});
+
 describe('daemon install --dry-run through the CLI', () => {
   it.runIf(process.platform === 'linux')('shows the systemd user unit and the `systemctl --user` lines, and writes nothing', async () => {
     const r = await sb.cli(['daemon', 'install', '--dry-run']);
@@ -114,8 +133,13 @@ describe('daemon install --dry-run through the CLI', () => {
     expect(r.stdout).toMatch(/^WantedBy=default\.target$/m);
     const exec = r.stdout.split('\n').find((l) => l.startsWith('ExecStart='));
     expect(exec).toBe(
-      `ExecStart="${process.execPath}" ${F.map((f) => `"${f}"`).join(' ')} "${CLI}" "daemon" "run" "--config" "${sb.configPath}" "--socket" "${sb.socketPath}"`,
+      `ExecStart="${process.execPath}" ${F.map((f) => `"${f}"`).join(' ')} "${CLI}" "daemon" "run" "--config" "${sb.configPath}" "--socket" "${sb.socketPath}" "--managed-by" "systemd"`,
     );
+    // The sandbox config names a log file: stdout and stderr are appended there, not to the journal.
+    expect(r.stdout).toMatch(new RegExp(`^StandardOutput=append:${escapeRe(path.join(sb.root, 'daemon.log'))}$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^StandardError=append:${escapeRe(path.join(sb.root, 'daemon.log'))}$`, 'm'));
+    expect(r.stdout).toMatch(/^Restart=on-failure$/m);
+    expect(r.stdout).toMatch(new RegExp(`^RestartPreventExitStatus=${EXIT_NO_RESTART}$`, 'm'));
     expect(r.stdout).toContain('would run: systemctl --user daemon-reload');
     expect(r.stdout).toContain(`would run: systemctl --user enable --now ${SYSTEMD_UNIT}`);
     expect(fs.existsSync(unitPath)).toBe(false);

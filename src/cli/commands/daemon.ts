@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { runDaemonForeground, serviceUnits, type ServicePlan } from '../../daemon/launch.js';
+import { Option, type Command } from 'commander';
+import { MANAGERS, runDaemonForeground, serviceUnits, type ManagedBy, type ServicePlan } from '../../daemon/launch.js';
 import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import { connect, type CacheClient } from '../../ipc/client.js';
@@ -34,6 +34,8 @@ interface DaemonStatus {
   answering: boolean;
   /** Only when running without answering: whether the socket file exists. */
   socketMissing?: boolean;
+  /** The daemon's log file (`cache-manager logs` prints it). */
+  log: string;
 }
 
 /** Grace for a daemon to exit after it was asked to (shutdown or SIGTERM) before SIGKILL. */
@@ -47,6 +49,7 @@ const KILL_GRACE_MS = 5_000;
  */
 async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
   const socketPath = config.socketPath;
+  const log = daemonLogPath(config);
   let c: CacheClient;
   try {
     c = await connect({ socketPath, timeoutMs: 1_000 });
@@ -54,19 +57,21 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
     const holder = daemonServing(config.cacheDir, config.socketPath);
     if (holder) {
-      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptime: null, answering: false, socketMissing: !fs.existsSync(socketPath) };
+      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptime: null, answering: false, socketMissing: !fs.existsSync(socketPath), log };
     }
-    return { running: false, pid: null, socket: socketPath, version: null, uptime: null, answering: false };
+    return { running: false, pid: null, socket: socketPath, version: null, uptime: null, answering: false, log };
   }
   try {
     const st = await deadlineCall(c, config, 'status', {});
-    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptime: st.daemon.uptimeMs, answering: true };
+    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptime: st.daemon.uptimeMs, answering: true, log };
   } finally {
     void c.close();
   }
 }
 
-const renderStatus = (d: DaemonStatus) => {
+const renderStatus = (d: DaemonStatus) => `${renderState(d)}\nlog: ${d.log}`;
+
+const renderState = (d: DaemonStatus) => {
   if (!d.running) return `not running (socket ${d.socket})`;
   if (!d.answering) {
     return `running but unreachable: pid ${d.pid} holds the cache, but its socket ${d.socket} is ${d.socketMissing ? 'missing' : 'not listening'} (restart it: cache-manager daemon stop, then cache-manager daemon start)`;
@@ -177,10 +182,13 @@ export function registerDaemon(program: Command, cli: Cli): void {
   daemon
     .command('run')
     .description('run the daemon in the foreground (what launchd/systemd start)')
-    .action(async (_o: unknown, cmd: Command) => {
+    .addOption(
+      new Option('--managed-by <manager>', 'who starts and restarts this daemon (set by autostart and the installed service units)').choices(MANAGERS),
+    )
+    .action(async (o: { managedBy?: ManagedBy }, cmd: Command) => {
       const g = cli.globals(cmd);
       try {
-        process.exitCode = await runDaemonForeground(resolveConfig(g));
+        process.exitCode = await runDaemonForeground(resolveConfig(g), { managedBy: o.managedBy ?? null });
       } catch (err) {
         const e = toErrorShape(err);
         process.stderr.write(`cache-manager daemon: ${e.message} [${e.code}]\n`);
@@ -198,7 +206,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
         if (before.running) return { data: { ...before, started: false }, human: (d) => `already ${renderStatus(d)}`, exit: before.answering ? 0 : 3 };
         await startDaemonProcess(ctx.globals, config);
         const after = await probe(config);
-        return { data: { ...after, started: true, log: daemonLogPath(config) }, human: (d) => `started, ${renderStatus(d)}` };
+        return { data: { ...after, started: true }, human: (d) => `started, ${renderStatus(d)}` };
       }),
     );
 
@@ -214,7 +222,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
 
   daemon
     .command('status')
-    .description('is a daemon answering? (--json: running, pid, socket, version, uptime)')
+    .description('is a daemon answering? (--json: running, pid, socket, version, uptime, log)')
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
@@ -237,7 +245,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
       script: CLI_MAIN,
       configPath: config.source.path,
       socketPath: config.socketPath,
-      logDir: config.log.file ? path.dirname(config.log.file) : path.join(config.cacheDir, 'logs'),
+      logFile: daemonLogPath(config),
       env,
     };
   };
@@ -251,7 +259,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
         const { installPlan } = await serviceUnits();
         const plan = installPlan(process.platform, inputs(ctx.globals));
         if (o.dryRun) return { data: { ...plan, dryRun: true }, human: renderPlan };
-        fs.mkdirSync(inputs(ctx.globals).logDir, { recursive: true, mode: 0o700 });
+        fs.mkdirSync(path.dirname(inputs(ctx.globals).logFile), { recursive: true, mode: 0o700 });
         const ran = execPlan(plan, (argv) => argv.includes('bootout'));
         return { data: { ...plan, dryRun: false, ran }, human: renderPlan };
       }),
