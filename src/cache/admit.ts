@@ -70,6 +70,8 @@ export function createAdmit(deps: AdmitDeps): (req: AdmitRequest) => ModelRecord
       const fingerprints = buildSnapshotTree(layout, tmpDir, req.files, `model ${key}`, (f) =>
         ledger.vanished(f, `model ${key}`),
       );
+      // Expected link count: 2 for a hard link to the blob (blob + this file), 1 for a copy.
+      const nlinks = req.files.map((f) => Math.min(2, fs.lstatSync(path.join(tmpDir, ...f.path.split('/'))).nlink));
       deps.onStage?.('linked', key);
       fs.mkdirSync(path.dirname(final), { recursive: true });
       try {
@@ -134,6 +136,7 @@ export function createAdmit(deps: AdmitDeps): (req: AdmitRequest) => ModelRecord
             git_sha1: f.gitSha1 ?? blobs.get(f.blob)?.git_sha1 ?? null,
             ino: fp.ino,
             mtime_ms: fp.mtimeMs,
+            nlink: nlinks[i]!,
           });
           blobs.addRef(f.blob, 1);
         });
@@ -164,6 +167,8 @@ export function createAdmit(deps: AdmitDeps): (req: AdmitRequest) => ModelRecord
     const row = models.byKey(key)!;
     deps.touches.drop(row.id);
     const rec = table.remember(row);
+    // The tree was just built from verified blobs and fingerprinted: its hits need no check.
+    table.trust(rec.id);
     release();
     for (const f of req.files) ledger.unhold(f.blob);
     ledger.dropUnreferenced(freedCandidates);

@@ -12,8 +12,8 @@ import { STALE_MS, type MaintenanceDeps, type VerifyOptions, type VerifyResult }
 const NO_ORPHANS: OrphanScan = { blobs: [], deadRows: [], temp: [], snapshots: [], partials: [] };
 
 /**
- * verify: check the selected (default: all) models, scan orphans (whole-cache runs only), optionally
- * repair, record the run in `verifies`. `ok` is true only when no problem remains.
+ * verify: check the selected (default: all) models, scan orphans (whole-cache runs only), mark what it
+ * found damaged, optionally repair, record the run in `verifies`. `ok` is true only when no problem remains.
  */
 export async function verify(deps: MaintenanceDeps, o: VerifyOptions): Promise<VerifyResult> {
   const { cache, clock } = deps;
@@ -25,6 +25,7 @@ export async function verify(deps: MaintenanceDeps, o: VerifyOptions): Promise<V
   const check = await checkModels(cache, models, { quick: o.quick, threads: deps.hashThreads, onProgress: o.onProgress });
   const orphans = whole ? scanOrphans(cache, { now: clock(), staleMs }) : NO_ORPHANS;
   const lost = lostBlobDigests(check, orphans);
+  markFindings(deps, check);
 
   const entries = new Map<string, VerifyResult['models'][number]>();
   for (const c of check.models) entries.set(c.model.key, entryOf(c));
@@ -59,6 +60,24 @@ export async function verify(deps: MaintenanceDeps, o: VerifyOptions): Promise<V
   recordVerify(deps, result, found);
   if (!result.ok) deps.logger.warn({ problems, mode: result.mode }, 'verify found problems');
   return result;
+}
+
+/**
+ * Every model with a corrupted or missing file, and every model sharing a corrupt blob, is marked
+ * damaged (index and memory) in every mode, repair or not: no later get serves it as a hit before it
+ * is re-fetched. The fingerprints of the files found corrupt are voided, so that re-fetch never reuses
+ * them even when their size, inode and mtime still match.
+ */
+function markFindings(deps: MaintenanceDeps, check: CheckResult): void {
+  const { cache } = deps;
+  for (const c of check.models) {
+    if (c.corrupted.length > 0 || c.missing.length > 0) cache.markDamaged(c.model.id, c.corrupted);
+  }
+  for (const digest of check.corruptBlobs) {
+    for (const id of cache.modelsUsingBlob(digest)) {
+      cache.markDamaged(id, cache.files(id).filter((f) => f.blob === digest).map((f) => f.path));
+    }
+  }
 }
 
 function selectModels(deps: MaintenanceDeps, ids: number[] | undefined): ModelRecord[] {
