@@ -4,7 +4,8 @@ import { ALIASES, listModels, rawConnect, startHub } from '../e2e/daemon-helpers
 import { makeSandbox, waitFor, type Sandbox } from '../e2e/harness.js';
 
 /**
- * A client that disconnects while its `get` is a miss leaves no lease behind: the download completes
+ * A client that disconnects while its `get` is a miss (asking for progress frames, whose writes find the
+ * connection closed before the answer) leaves no lease behind: the download completes
  * and is cached, no lease names the model, and `evict` removes it. Repeated in one test, each round a
  * fresh miss (the previous round's model is evicted).
  */
@@ -39,7 +40,7 @@ describe('a client gone during a miss', () => {
       // One file of the model is held back long enough for the client to be gone before the admission.
       hub.faults.add(STALLED, { kind: 'stall', afterBytes: 0, ms: 700, times: 1 });
       const conn = await rawConnect(sb.socketPath);
-      conn.send(`${JSON.stringify({ type: 'request', data: { id: 1, method: 'get', params: { model: 'whisper-tiny' } } })}\f`);
+      conn.send(`${JSON.stringify({ type: 'request', data: { id: 1, method: 'get', params: { model: 'whisper-tiny', progress: true } } })}\f`);
       await new Promise((r) => setTimeout(r, 300));
       conn.close();
       await conn.ended;
