@@ -70,8 +70,6 @@ export function createAdmit(deps: AdmitDeps): (req: AdmitRequest) => ModelRecord
       const fingerprints = buildSnapshotTree(layout, tmpDir, req.files, `model ${key}`, (f) =>
         ledger.vanished(f, `model ${key}`),
       );
-      // Expected link count: 2 for a hard link to the blob (blob + this file), 1 for a copy.
-      const nlinks = req.files.map((f) => Math.min(2, fs.lstatSync(path.join(tmpDir, ...f.path.split('/'))).nlink));
       deps.onStage?.('linked', key);
       fs.mkdirSync(path.dirname(final), { recursive: true });
       try {
@@ -136,7 +134,6 @@ export function createAdmit(deps: AdmitDeps): (req: AdmitRequest) => ModelRecord
             git_sha1: f.gitSha1 ?? blobs.get(f.blob)?.git_sha1 ?? null,
             ino: fp.ino,
             mtime_ms: fp.mtimeMs,
-            nlink: nlinks[i]!,
           });
           blobs.addRef(f.blob, 1);
         });

@@ -81,7 +81,6 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
       if (r.git_sha1 !== null) f.gitSha1 = r.git_sha1;
       if (r.ino !== null) f.ino = r.ino;
       if (r.mtime_ms !== null) f.mtimeMs = r.mtime_ms;
-      if (r.nlink != null) f.nlink = r.nlink;
       if (r.distrusted === 1) f.distrusted = true;
       return f;
     });

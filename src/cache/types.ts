@@ -50,8 +50,6 @@ export interface SnapshotFile {
   /** Fingerprint of the snapshot file as published (lstat), for verify --quick and damage checks. */
   ino?: number;
   mtimeMs?: number;
-  /** Expected minimum link count (2 when hard-linked to its blob, 1 for a copy). */
-  nlink?: number;
   /** The fingerprint is void (verify found the file corrupt): it matches nothing until re-admitted. */
   distrusted?: boolean;
 }

@@ -8,8 +8,6 @@ export interface FileRow {
   git_sha1: string | null;
   ino: number | null;
   mtime_ms: number | null;
-  /** Expected minimum link count (null: not recorded). */
-  nlink?: number | null;
   /** 1 when the fingerprint is void (the file was found corrupt); never matches again. */
   distrusted?: number;
 }
@@ -18,8 +16,8 @@ export interface FileRow {
 export function createFilesRepo(db: Database.Database) {
   const byModel = db.prepare<[number], FileRow>('SELECT * FROM files WHERE model_id = ? ORDER BY path');
   const insert = db.prepare<FileRow>(
-    `INSERT INTO files (model_id, path, blob, size, git_sha1, ino, mtime_ms, nlink)
-     VALUES (@model_id, @path, @blob, @size, @git_sha1, @ino, @mtime_ms, @nlink)`,
+    `INSERT INTO files (model_id, path, blob, size, git_sha1, ino, mtime_ms)
+     VALUES (@model_id, @path, @blob, @size, @git_sha1, @ino, @mtime_ms)`,
   );
   const distrust = db.prepare<[number, string]>('UPDATE files SET distrusted = 1 WHERE model_id = ? AND path = ?');
   const removeByModel = db.prepare<[number]>('DELETE FROM files WHERE model_id = ?');
@@ -36,7 +34,7 @@ export function createFilesRepo(db: Database.Database) {
 
   return {
     byModel: (modelId: number): FileRow[] => byModel.all(modelId),
-    insert: (row: FileRow): void => void insert.run({ ...row, nlink: row.nlink ?? null }),
+    insert: (row: FileRow): void => void insert.run(row),
     /** Voids the recorded fingerprint of one file (found corrupt): it never matches again until re-admitted. */
     distrust: (modelId: number, path: string): void => void distrust.run(modelId, path),
     removeByModel: (modelId: number): void => void removeByModel.run(modelId),
