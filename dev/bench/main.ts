@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { cli } from './benchmarks/cli.js';
 import { evictPlan } from './benchmarks/evictPlan.js';
 import { hash } from './benchmarks/hash.js';
+import { firstHit } from './benchmarks/firstHit.js';
 import { hitLatency } from './benchmarks/hitLatency.js';
 import { hitThroughput } from './benchmarks/hitThroughput.js';
 import { miss } from './benchmarks/miss.js';
@@ -18,7 +19,7 @@ import type { Benchmark, BenchContext, Figure } from './types.js';
  * `npm run bench [-- <name>...] [--reps N] [--out FILE]`: runs the named benchmarks (default all), prints a
  * table and merges their figures into bench/results.json (other benchmarks' last figures are kept).
  */
-const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, startup, soak, cli];
+const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, startup, firstHit, soak, cli];
 
 /** Compiled to build/dev/bench/main.js; the product it measures is the shipped build in <repo>/dist. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -73,7 +73,7 @@ export function createAdmissions(opts: {
   async function admit(source: AdmissionSource): Promise<AdmissionOutcome> {
     if (source.ref !== undefined) {
       const again = cache.lookup(source.ref);
-      if (again.hit) return { model: again.model, bytesDownloaded: 0 };
+      if (again.hit && cache.confirmIntact(again.model.id)) return { model: again.model, bytesDownloaded: 0 };
     }
     const key = modelKeyOf(source.repo, source.subfolder, source.commit);
     const previous = cache.getModel(key);

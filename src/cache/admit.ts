@@ -165,6 +165,8 @@ export function createAdmit(deps: AdmitDeps): (req: AdmitRequest) => ModelRecord
     const row = models.byKey(key)!;
     deps.touches.drop(row.id);
     const rec = table.remember(row);
+    // The tree was just built from verified blobs and fingerprinted: its hits need no check.
+    table.trust(rec.id);
     release();
     for (const f of req.files) ledger.unhold(f.blob);
     ledger.dropUnreferenced(freedCandidates);

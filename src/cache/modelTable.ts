@@ -32,6 +32,10 @@ export interface ModelTable {
   putRef(rec: RefRecord): void;
   setPinned(id: number, pinned: boolean): void;
   markDamaged(id: number): void;
+  /** Whether the model's files were checked since the cache opened and nothing has distrusted them since. */
+  isTrusted(id: number): boolean;
+  trust(id: number): void;
+  distrust(id: number): void;
 }
 
 export function createModelTable(layout: Layout, models: ModelsRepo, refsRepo: RefsRepo, log: CacheLogger): ModelTable {
@@ -41,6 +45,8 @@ export function createModelTable(layout: Layout, models: ModelsRepo, refsRepo: R
   /** Snapshot dir (relative to snapshots/, `<repo parts>/<commit>`) → model id. */
   const idOfDir = new Map<string, number>();
   const refs = new Map<string, RefRecord>();
+  /** Ready models whose files matched their fingerprints; never persisted (empty at every open). */
+  const trusted = new Set<number>();
 
   function load(): void {
     // Hot at start-up (10,000 models): tuples, and the snapshot path by concatenation (dir is written
@@ -102,6 +108,7 @@ export function createModelTable(layout: Layout, models: ModelsRepo, refsRepo: R
   }
 
   function forget(id: number): void {
+    trusted.delete(id);
     const m = byId.get(id);
     if (!m) return;
     byId.delete(id);
@@ -169,7 +176,15 @@ export function createModelTable(layout: Layout, models: ModelsRepo, refsRepo: R
       models.setPinned(id, pinned);
       m.pinned = pinned;
     },
+    isTrusted: (id) => trusted.has(id),
+    trust(id) {
+      if (byId.get(id)?.state === 'ready') trusted.add(id);
+    },
+    distrust(id) {
+      trusted.delete(id);
+    },
     markDamaged(id) {
+      trusted.delete(id);
       const m = byId.get(id);
       if (!m || m.state === 'damaged') return;
       models.setState(id, 'damaged');

@@ -13,6 +13,7 @@ import { createMaintenanceLog } from './maintenanceLog.js';
 import type { OpenedCache, RecoveryReport } from './maintenanceApi.js';
 import { createModelTable } from './modelTable.js';
 import { recover } from './recover.js';
+import { createSnapshotTrust } from './snapshotTrust.js';
 import { sweepTmpDir } from './sweepTmp.js';
 import { createTouches } from './touches.js';
 import type { CacheTotals, SnapshotFile } from './types.js';
@@ -74,6 +75,16 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
   const admit = createAdmit({ ...parts, liveTemps });
   const eviction = createEviction({ ...parts, reservations, limits });
   const history = createMaintenanceLog(repos.log);
+  const filesOf = (modelId: number): SnapshotFile[] =>
+    repos.files.byModel(modelId).map((r) => {
+      const f: SnapshotFile = { path: r.path, blob: r.blob, size: r.size };
+      if (r.git_sha1 !== null) f.gitSha1 = r.git_sha1;
+      if (r.ino !== null) f.ino = r.ino;
+      if (r.mtime_ms !== null) f.mtimeMs = r.mtime_ms;
+      if (r.distrusted === 1) f.distrusted = true;
+      return f;
+    });
+  const trust = createSnapshotTrust({ table, files: repos.files, filesOf });
 
   let recovery: RecoveryReport;
   try {
@@ -97,14 +108,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     putRef: table.putRef,
     lookup: table.lookup,
     getModel: table.getModel,
-    files: (modelId) =>
-      repos.files.byModel(modelId).map((r) => {
-        const f: SnapshotFile = { path: r.path, blob: r.blob, size: r.size };
-        if (r.git_sha1 !== null) f.gitSha1 = r.git_sha1;
-        if (r.ino !== null) f.ino = r.ino;
-        if (r.mtime_ms !== null) f.mtimeMs = r.mtime_ms;
-        return f;
-      }),
+    files: filesOf,
     list: table.list,
     modelAt: table.modelAt,
     touch: touches.touch,
@@ -117,7 +121,9 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     makeRoom: eviction.makeRoom,
     evict: eviction.evict,
     setPinned: table.setPinned,
-    markDamaged: table.markDamaged,
+    markDamaged: trust.markDamaged,
+    confirmIntact: trust.confirm,
+    distrust: trust.distrust,
     setLimits(limitBytes, lowWatermark) {
       limits.limitBytes = limitBytes;
       limits.lowWatermark = lowWatermark;

@@ -50,6 +50,8 @@ export interface SnapshotFile {
   /** Fingerprint of the snapshot file as published (lstat), for verify --quick and damage checks. */
   ino?: number;
   mtimeMs?: number;
+  /** The fingerprint is void (verify found the file corrupt): it matches nothing until re-admitted. */
+  distrusted?: boolean;
 }
 
 export interface AdmitRequest {
@@ -140,7 +142,19 @@ export interface Cache extends BlobSink {
   /** Remove one model (snapshot dir, index rows, blobs whose refcount reaches 0) and log the eviction. */
   evict(modelId: number, reason: string): number;
   setPinned(modelId: number, pinned: boolean): void;
-  markDamaged(modelId: number): void;
+  /**
+   * Marks a model damaged (index and memory): no lookup serves it as a hit until it is re-admitted.
+   * The fingerprints of `files` (paths found corrupt) are voided, so they are re-fetched, never reused.
+   */
+  markDamaged(modelId: number, files?: readonly string[]): void;
+  /**
+   * Whether a model may be served as a hit. The first call after the cache opens, or after distrust(),
+   * lstats every file against its recorded fingerprint; a model that fails is marked damaged (false).
+   * A model that passed is trusted: later calls are a memory lookup until an event distrusts it.
+   */
+  confirmIntact(modelId: number): boolean;
+  /** Something may have changed the model's files (a watcher event): check them before its next hit. */
+  distrust(modelId: number): void;
   setLimits(limitBytes: number, lowWatermark: number): void;
   totals(): CacheTotals;
 

@@ -7,7 +7,8 @@ import { matchesFingerprint } from '../cache/fingerprint.js';
 /**
  * Watches the snapshot tree for edits behind the daemon's back. An event is only a hint: the file is
  * lstat'ed and compared with its recorded fingerprint (size, inode, mtime), so the daemon's own
- * evictions and re-admissions never mark a healthy model damaged.
+ * evictions and re-admissions never mark a healthy model damaged. Every event distrusts the model it
+ * touches: its next hit re-checks all its files (an event may stand for more than the file it names).
  * The initial scan runs after the daemon is ready; it never delays start-up.
  */
 export interface SnapshotWatcher {
@@ -31,7 +32,10 @@ export function watchSnapshots(opts: {
 
   const check = (p: string): void => {
     const model = cache.modelAt(p);
-    if (!model || model.state === 'damaged') return;
+    if (!model) return;
+    // Whatever the comparison below finds, the model's next hit re-checks every file.
+    cache.distrust(model.id);
+    if (model.state === 'damaged') return;
     const rel = path.relative(model.path, p).split(path.sep).join('/');
     const file = cache.files(model.id).find((f) => f.path === rel);
     if (!file) return;
@@ -52,6 +56,7 @@ export function watchSnapshots(opts: {
     for (const m of cache.list()) {
       if (m.state === 'damaged') continue;
       if (m.path === dir || m.path.startsWith(dir + path.sep) || dir.startsWith(m.path + path.sep)) {
+        cache.distrust(m.id);
         for (const f of cache.files(m.id)) check(path.join(m.path, ...f.path.split('/')));
       }
     }

@@ -8,6 +8,8 @@ export interface FileRow {
   git_sha1: string | null;
   ino: number | null;
   mtime_ms: number | null;
+  /** 1 when the fingerprint is void (the file was found corrupt); never matches again. */
+  distrusted?: number;
 }
 
 /** Prepared statements for `files`. */
@@ -17,6 +19,7 @@ export function createFilesRepo(db: Database.Database) {
     `INSERT INTO files (model_id, path, blob, size, git_sha1, ino, mtime_ms)
      VALUES (@model_id, @path, @blob, @size, @git_sha1, @ino, @mtime_ms)`,
   );
+  const distrust = db.prepare<[number, string]>('UPDATE files SET distrusted = 1 WHERE model_id = ? AND path = ?');
   const removeByModel = db.prepare<[number]>('DELETE FROM files WHERE model_id = ?');
   const blobCounts = db.prepare<[number], { blob: string; n: number }>(
     'SELECT blob, COUNT(*) AS n FROM files WHERE model_id = ? GROUP BY blob',
@@ -32,6 +35,8 @@ export function createFilesRepo(db: Database.Database) {
   return {
     byModel: (modelId: number): FileRow[] => byModel.all(modelId),
     insert: (row: FileRow): void => void insert.run(row),
+    /** Voids the recorded fingerprint of one file (found corrupt): it never matches again until re-admitted. */
+    distrust: (modelId: number, path: string): void => void distrust.run(modelId, path),
     removeByModel: (modelId: number): void => void removeByModel.run(modelId),
     /** How many files of a model name each blob (refcount bookkeeping). */
     blobCounts: (modelId: number): Array<{ blob: string; n: number }> => blobCounts.all(modelId),

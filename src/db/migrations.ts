@@ -157,4 +157,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX blobs_git ON blobs (git_sha1) WHERE git_sha1 IS NOT NULL;
   CREATE INDEX files_git ON files (git_sha1) WHERE git_sha1 IS NOT NULL;
   `,
+  // 3: the fingerprint of a snapshot file can be voided (distrusted = 1) when verify finds the file
+  // corrupt, so a file whose bytes changed in place without changing size, inode or mtime is never
+  // trusted again until its model is re-admitted (which writes new rows).
+  `
+  ALTER TABLE files ADD COLUMN distrusted INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

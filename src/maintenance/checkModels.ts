@@ -8,6 +8,11 @@ export interface ModelCheck {
   model: ModelRecord;
   /** Relative paths whose snapshot file or blob content is wrong (or not a regular file). */
   corrupted: string[];
+  /**
+   * Paths in `corrupted` whose snapshot file is a separate file (not the blob's inode) that was hashed
+   * and holds the published bytes: only the blob is wrong, what the cache hands out is intact.
+   */
+  servedIntact: string[];
   /** Relative paths whose snapshot file is gone. */
   missing: string[];
   /** Blobs whose file is gone while this model's snapshot file is intact (it can be relinked). */
@@ -48,14 +53,14 @@ export async function checkModels(cache: Cache, models: readonly ModelRecord[], 
   const probes = probeSnapshots(cache, models, o.quick);
   const blobs = probeBlobs(cache, probes, o.quick);
   const hashed = o.quick ? { badSnaps: new Set<FileProbe>(), bytes: 0 } : await hashContent(probes, blobs, o);
-  return judge(models, probes, blobs, hashed.badSnaps, hashed.bytes);
+  return judge(models, probes, blobs, hashed.badSnaps, hashed.bytes, !o.quick);
 }
 
 /** Step 1: lstat every snapshot file; quick mode also compares inode and mtime with the index. */
 function probeSnapshots(cache: Cache, models: readonly ModelRecord[], quick: boolean): FileProbe[] {
   const probes: FileProbe[] = [];
   for (const model of models) {
-    const check: ModelCheck = { model, corrupted: [], missing: [], lostBlobs: [] };
+    const check: ModelCheck = { model, corrupted: [], servedIntact: [], missing: [], lostBlobs: [] };
     for (const file of cache.files(model.id)) {
       const snapPath = joinRel(model.path, file.path);
       const st = lstatOrNull(snapPath);
@@ -167,6 +172,7 @@ function judge(
   blobs: Map<string, BlobProbe>,
   badSnaps: Set<FileProbe>,
   bytesHashed: number,
+  snapsHashed: boolean,
 ): CheckResult {
   const checks = new Map<number, ModelCheck>();
   const corruptBlobs = new Set<string>();
@@ -175,11 +181,14 @@ function judge(
     const b = blobs.get(p.file.blob)!;
     if (b.state === 'bad') corruptBlobs.add(p.file.blob);
     if (p.snap === 'missing') p.check.missing.push(p.file.path);
-    else if (p.snap === 'bad' || badSnaps.has(p) || b.state === 'bad') p.check.corrupted.push(p.file.path);
+    else if (p.snap === 'bad' || badSnaps.has(p) || b.state === 'bad') {
+      p.check.corrupted.push(p.file.path);
+      if (snapsHashed && p.snap === 'ok' && !badSnaps.has(p) && !sharesInode(p.snapStat, b.stat)) p.check.servedIntact.push(p.file.path);
+    }
     else if (b.state === 'missing') p.check.lostBlobs.push({ digest: p.file.blob, snapshotFile: p.snapPath });
   }
   return {
-    models: models.map((m) => checks.get(m.id) ?? { model: m, corrupted: [], missing: [], lostBlobs: [] }),
+    models: models.map((m) => checks.get(m.id) ?? { model: m, corrupted: [], servedIntact: [], missing: [], lostBlobs: [] }),
     corruptBlobs,
     filesChecked: probes.length,
     bytesHashed,

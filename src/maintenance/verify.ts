@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ModelRecord } from '../cache/types.js';
 import { blobPath } from '../store/layout.js';
 import { checkModels, type CheckResult, type ModelCheck } from './checkModels.js';
-import { lstatOrNull } from './fsSafe.js';
+import { joinRel, lstatOrNull } from './fsSafe.js';
 import { removeDeadRow, removeEntry, removeOrphanBlob } from './removeOrphans.js';
 import { scanOrphans, type OrphanScan } from './scanOrphans.js';
 import { STALE_MS, type MaintenanceDeps, type VerifyOptions, type VerifyResult } from './types.js';
@@ -12,8 +12,8 @@ import { STALE_MS, type MaintenanceDeps, type VerifyOptions, type VerifyResult }
 const NO_ORPHANS: OrphanScan = { blobs: [], deadRows: [], temp: [], snapshots: [], partials: [] };
 
 /**
- * verify: check the selected (default: all) models, scan orphans (whole-cache runs only), optionally
- * repair, record the run in `verifies`. `ok` is true only when no problem remains.
+ * verify: check the selected (default: all) models, scan orphans (whole-cache runs only), mark what it
+ * found damaged, optionally repair, record the run in `verifies`. `ok` is true only when no problem remains.
  */
 export async function verify(deps: MaintenanceDeps, o: VerifyOptions): Promise<VerifyResult> {
   const { cache, clock } = deps;
@@ -25,6 +25,7 @@ export async function verify(deps: MaintenanceDeps, o: VerifyOptions): Promise<V
   const check = await checkModels(cache, models, { quick: o.quick, threads: deps.hashThreads, onProgress: o.onProgress });
   const orphans = whole ? scanOrphans(cache, { now: clock(), staleMs }) : NO_ORPHANS;
   const lost = lostBlobDigests(check, orphans);
+  markFindings(deps, check);
 
   const entries = new Map<string, VerifyResult['models'][number]>();
   for (const c of check.models) entries.set(c.model.key, entryOf(c));
@@ -59,6 +60,40 @@ export async function verify(deps: MaintenanceDeps, o: VerifyOptions): Promise<V
   recordVerify(deps, result, found);
   if (!result.ok) deps.logger.warn({ problems, mode: result.mode }, 'verify found problems');
   return result;
+}
+
+/**
+ * Every model whose handed-out files are wrong is marked damaged (index and memory) in every mode,
+ * repair or not, so no later get serves it as a hit before it is re-fetched: a missing or corrupted
+ * snapshot file of a checked model, and a snapshot file of any model that is the corrupt blob itself
+ * (same inode). A snapshot file hashed intact whose separate blob is wrong is still served as is.
+ * The fingerprints of the files found corrupt are voided, so that re-fetch never reuses them even when
+ * their size, inode and mtime still match.
+ */
+function markFindings(deps: MaintenanceDeps, check: CheckResult): void {
+  const { cache } = deps;
+  for (const c of check.models) {
+    const intact = new Set(c.servedIntact);
+    const bad = c.corrupted.filter((p) => !intact.has(p));
+    if (bad.length > 0 || c.missing.length > 0) cache.markDamaged(c.model.id, bad);
+  }
+  for (const digest of check.corruptBlobs) {
+    const blob = lstatOrNull(blobPath(cache.layout, digest));
+    if (!blob || !blob.isFile()) continue;
+    for (const id of cache.modelsUsingBlob(digest)) {
+      const m = cache.getModel(id);
+      if (!m) continue;
+      const bad = cache
+        .files(id)
+        .filter((f) => f.blob === digest && isInode(lstatOrNull(joinRel(m.path, f.path)), blob))
+        .map((f) => f.path);
+      if (bad.length > 0) cache.markDamaged(id, bad);
+    }
+  }
+}
+
+function isInode(a: fs.Stats | null, b: fs.Stats): boolean {
+  return a !== null && a.ino === b.ino && a.dev === b.dev;
 }
 
 function selectModels(deps: MaintenanceDeps, ids: number[] | undefined): ModelRecord[] {

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 /**
  * Leases keep a model from being evicted or cleaned while a client uses its path.
  * A lease ends on release(), when its connection closes, or when its TTL passes (sweep()).
+ * A connection-scoped lease is never held for a connection that has already closed: a request in
+ * progress is tracked (track()), and a close during it is remembered until the request ends, so the
+ * lease it asks for afterwards is born ended (not stored, never protecting the model).
  * Pure bookkeeping: no timers, no I/O; the daemon calls sweep() periodically.
  */
 export interface Lease {
@@ -14,6 +17,11 @@ export interface Lease {
 
 export interface Leases {
   acquire(modelId: number, connId: number | null): Lease;
+  /**
+   * Marks a request in progress on `connId` until the returned function is called (idempotent).
+   * While one is in progress, releaseConnection(connId) is remembered and acquire() on it stores nothing.
+   */
+  track(connId: number): () => void;
   release(leaseId: string): boolean;
   releaseConnection(connId: number): number;
   /** Unexpired leases taken on connection `connId`. */
@@ -32,6 +40,10 @@ export function createLeases(opts: { ttlMs: number; clock?: () => number }): Lea
   const byId = new Map<string, Lease>();
   const perModel = new Map<number, Set<Lease>>();
   const perConn = new Map<number, Set<string>>();
+  /** Requests in progress per connection. */
+  const pending = new Map<number, number>();
+  /** Connections closed while a request of theirs was in progress (dropped when the last one ends). */
+  const closed = new Set<number>();
 
   const drop = (lease: Lease): void => {
     byId.delete(lease.id);
@@ -47,6 +59,9 @@ export function createLeases(opts: { ttlMs: number; clock?: () => number }): Lea
 
   return {
     acquire(modelId, connId) {
+      if (connId !== null && closed.has(connId)) {
+        return { id: `l-${randomBytes(8).toString('hex')}`, modelId, connId, expiresAt: clock() };
+      }
       const lease: Lease = { id: `l-${randomBytes(8).toString('hex')}`, modelId, connId, expiresAt: clock() + ttlMs };
       byId.set(lease.id, lease);
       let held = perModel.get(modelId);
@@ -59,6 +74,21 @@ export function createLeases(opts: { ttlMs: number; clock?: () => number }): Lea
       }
       return lease;
     },
+    track(connId) {
+      pending.set(connId, (pending.get(connId) ?? 0) + 1);
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        const n = (pending.get(connId) ?? 1) - 1;
+        if (n > 0) {
+          pending.set(connId, n);
+          return;
+        }
+        pending.delete(connId);
+        closed.delete(connId);
+      };
+    },
     release(leaseId) {
       const lease = byId.get(leaseId);
       if (!lease) return false;
@@ -66,6 +96,7 @@ export function createLeases(opts: { ttlMs: number; clock?: () => number }): Lea
       return true;
     },
     releaseConnection(connId) {
+      if (pending.has(connId)) closed.add(connId);
       const set = perConn.get(connId);
       if (!set) return 0;
       let n = 0;

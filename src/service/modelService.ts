@@ -79,7 +79,9 @@ const COMMIT_RE = /^[0-9a-f]{40}$/;
 
 /**
  * `get` end to end. Invariants:
- *  - a hit is a memory lookup, a touch and a lease: no I/O, no hashing, no network;
+ *  - a hit is a memory lookup, a touch and a lease: no I/O, no hashing, no network; except the first
+ *    hit of a model after start or after an event that could have changed it, which lstats its files
+ *    against their fingerprints (never hashing) and serves it only when all match;
  *  - one fetch per canonical reference however many callers wait (single flight); every waiter
  *    of a fetch that transferred bytes counts a miss, but only the leader counts the bytes;
  *  - space is made (LRU, never leased or pinned) and reserved before the first byte is written;
@@ -112,6 +114,16 @@ export function createModelService(deps: ModelServiceDeps) {
   }
 
   async function get(text: string, ctx: GetContext = {}): Promise<GetResult> {
+    // A close of the connection while this request runs is remembered, so no lease outlives it.
+    const untrack = ctx.connId != null ? leases.track(ctx.connId) : null;
+    try {
+      return await getTracked(text, ctx);
+    } finally {
+      untrack?.();
+    }
+  }
+
+  async function getTracked(text: string, ctx: GetContext): Promise<GetResult> {
     const t0 = performance.now();
     let modelName = text;
     try {
@@ -119,7 +131,9 @@ export function createModelService(deps: ModelServiceDeps) {
       const canon = deps.canonicalRef(ref);
       modelName = canon;
       const look = cache.lookup(canon);
-      if (look.hit) {
+      // The first hit of a model since start (or since an event distrusted it) lstats its files; a
+      // model that fails is now damaged and takes the miss path, which re-fetches what cannot be trusted.
+      if (look.hit && cache.confirmIntact(look.model.id)) {
         const out = served(look.model, canon, true, ctx);
         maybeRevalidate(ref, canon);
         deps.record({
