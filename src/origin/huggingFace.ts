@@ -3,6 +3,7 @@ import { CacheError, ErrorCodes, type ErrorCode } from '../errors.js';
 import type { Log } from '../logger.js';
 import { discard, header, httpRequest, readBody, type HttpAnswer } from './httpClient.js';
 import { hubError, isNetworkError, networkError, type HubContext } from './hubErrors.js';
+import { selectFiles } from './fileFilter.js';
 import { assertSafeRelativePath } from './modelRef.js';
 import type { Listing, ModelRef, OpenedFile, Origin, RemoteFile } from './types.js';
 
@@ -190,7 +191,7 @@ export function createHuggingFaceOrigin(opts: HuggingFaceOriginOptions): Origin 
       if (files.length === 0) {
         throw new CacheError(ErrorCodes.ENTRY_NOT_FOUND, `${ref.repo}@${ref.revision}${ref.subfolder ? `:${ref.subfolder}` : ''} has no files on ${host}`);
       }
-      return { ref, commit, files, origin: 'huggingface' };
+      return { ref, commit, files: selectFiles(ref, files), origin: 'huggingface' };
     },
 
     /**
