@@ -48,9 +48,12 @@ export function fileFilterText(f: FileFilter): string {
   return `[${clauses.join(';')}]`;
 }
 
-/** huggingface_hub's fnmatch: `*` crosses `/`, dot files are not special, case-sensitive, no braces or extglobs. */
+/**
+ * huggingface_hub's fnmatch: `*` crosses `/`, dot files are not special, case-sensitive, `[!…]` negates a
+ * class, no braces, extglobs or leading-`!` negation.
+ */
 function compile(pattern: string): (p: string) => boolean {
-  const p = pattern.endsWith('/') ? `${pattern}*` : pattern;
+  const p = (pattern.endsWith('/') ? `${pattern}*` : pattern).replaceAll('[!', '[^');
   return picomatch(p, { bash: true, dot: true, nobrace: true, noextglob: true, nonegate: true, nocase: false });
 }
 
