@@ -92,6 +92,8 @@ export const paramsSchemas = {
     model: modelRef,
     to: absolutePath,
     layout: z.enum(['plain', 'hf', 'whisperkit']).optional(),
+    /** whisperkit layout, WhisperKit variant only: also place the variant's tokenizer (default false). */
+    withTokenizer: z.boolean().optional(),
   }),
   import: z.strictObject({ from: absolutePath }),
   stats: z.strictObject({

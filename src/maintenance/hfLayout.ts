@@ -45,10 +45,12 @@ function looksLfs(p: string): boolean {
 }
 
 /**
- * The revision of a canonical reference `<repo>@<revision>[:<subfolder>]`, as a path under refs/
- * (branches like `refs/pr/1` keep their slashes). Null when the reference names no revision.
+ * The revision of a canonical reference `<repo>@<revision>[:<subfolder>][<filter>]`, as a path under
+ * refs/ (branches like `refs/pr/1` keep their slashes). Null when the reference names no revision.
  */
-export function revisionOfRef(ref: string): string | null {
+export function revisionOfRef(canonical: string): string | null {
+  const open = canonical.indexOf('[');
+  const ref = open < 0 ? canonical : canonical.slice(0, open);
   const at = ref.indexOf('@');
   if (at < 0) return null;
   const colon = ref.indexOf(':', at + 1);

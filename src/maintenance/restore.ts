@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Cache, ModelRecord, SnapshotFile } from '../cache/types.js';
 import { CacheError, ErrorCodes } from '../errors.js';
+import { folderOfStoredSubfolder } from '../origin/fileFilter.js';
 import { blobPath } from '../store/layout.js';
 import { isInside, joinRel, lstatOrNull, realpathOfNearest } from './fsSafe.js';
 import { hashFiles } from './hashWorker.js';
@@ -27,13 +28,18 @@ type Existing = 'absent' | 'same' | 'compare' | 'update';
 export async function restore(deps: MaintenanceDeps, o: RestoreOptions): Promise<RestoreResult> {
   const root = prepareRoot(deps.cache, o.to);
   const sources = sourcesOf(deps.cache, o.model);
+  if (o.tokenizer && o.layout !== 'whisperkit') {
+    throw new CacheError(ErrorCodes.BAD_REQUEST, 'a tokenizer is placed only by the whisperkit layout (--layout whisperkit)');
+  }
+  const tokenizer = o.tokenizer ? sourcesOf(deps.cache, o.tokenizer) : [];
   const { items, modelDir } = planLayout(o, sources);
+  if (o.tokenizer) items.push(...tokenizerItems(o.tokenizer, modelDir, tokenizer));
   const existing = await inspectDestination(root, items);
   const methods = applyItems(root, items, existing);
   return {
     path: path.join(root, ...modelDir.split('/').filter((s) => s.length > 0)),
-    files: sources.length,
-    bytes: sources.reduce((a, s) => a + s.file.size, 0),
+    files: sources.length + tokenizer.length,
+    bytes: [...sources, ...tokenizer].reduce((a, s) => a + s.file.size, 0),
     method: summarise(methods),
     layout: o.layout,
   };
@@ -76,17 +82,38 @@ function sourcesOf(cache: Cache, model: ModelRecord): Source[] {
   });
 }
 
-/** Step 3: the items of the requested layout and the model's folder inside the destination. */
+const fileItem = (rel: string, s: Source): Item => ({ kind: 'file', rel, src: s.path, size: s.file.size, sha256: s.file.blob });
+
+/** `models/<org>/<name>[/<folder>]`: where WhisperKit's HubApi keeps a repo (or one folder of it) under its download base. */
+function whisperKitDir(m: ModelRecord): string {
+  const folder = folderOfStoredSubfolder(m.subfolder);
+  return ['models', ...m.repo.split('/'), ...(folder ? folder.split('/') : [])].join('/');
+}
+
+/**
+ * The tokenizer's files twice (both links to one blob): in `<model dir>/tokenizer/`, the folder whose
+ * presence tells the app the model is complete, and in `models/<tokenizer repo>/`, where WhisperKit's
+ * tokenizer loader looks under the same download base.
+ */
+function tokenizerItems(tok: ModelRecord, modelDir: string, sources: Source[]): Item[] {
+  const repoDir = whisperKitDir(tok);
+  return sources.flatMap((s) => [fileItem(`${modelDir}/tokenizer/${s.file.path}`, s), fileItem(`${repoDir}/${s.file.path}`, s)]);
+}
+
+/**
+ * Step 3: the items of the requested layout and the model's folder inside the destination. A filtered
+ * snapshot is laid out at its folder (the filter tag is not a folder of the repo).
+ */
 function planLayout(o: RestoreOptions, sources: Source[]): { items: Item[]; modelDir: string } {
   const m = o.model;
-  const fileItem = (rel: string, s: Source): Item => ({ kind: 'file', rel, src: s.path, size: s.file.size, sha256: s.file.blob });
   if (o.layout === 'plain') return { items: sources.map((s) => fileItem(s.file.path, s)), modelDir: '' };
   if (o.layout === 'whisperkit') {
-    const dir = ['models', ...m.repo.split('/'), ...(m.subfolder ? m.subfolder.split('/') : [])].join('/');
+    const dir = whisperKitDir(m);
     return { items: sources.map((s) => fileItem(`${dir}/${s.file.path}`, s)), modelDir: dir };
   }
   const repoDir = hfRepoFolder(m.repo);
-  const snapDir = `${repoDir}/snapshots/${m.commit}${m.subfolder ? `/${m.subfolder}` : ''}`;
+  const folder = folderOfStoredSubfolder(m.subfolder);
+  const snapDir = `${repoDir}/snapshots/${m.commit}${folder ? `/${folder}` : ''}`;
   const items: Item[] = [];
   const blobsDone = new Set<string>();
   for (const s of sources) {

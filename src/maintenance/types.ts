@@ -103,6 +103,8 @@ export interface RestoreOptions {
   layout: RestoreLayout;
   /** '<repo>@<revision>[:<subfolder>]': the revision names refs/<revision> in the hf layout. */
   ref: string;
+  /** whisperkit layout only: the cached tokenizer snapshot to place next to the model. */
+  tokenizer?: ModelRecord;
 }
 
 export interface RestoreResult {

@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { assertListingStorable } from './listingRules.js';
+import { selectFiles } from './fileFilter.js';
 import { assertSafeRelativePath } from './modelRef.js';
 import type { Listing, ModelRef, OpenedFile, Origin, RemoteFile } from './types.js';
 
@@ -20,7 +21,8 @@ const READ_CHUNK = 1 << 20;
  * revision per repo, so any revision name resolves to what is on disk. The commit is a content hash of
  * the listing (sha1 over sorted path, size and mtime, 40 hex): it changes when any file changes.
  * Files carry only their size; the downloader hashes them on the way in.
- * Symlinks are followed only while their target stays inside the root.
+ * Symlinks are followed only while their target stays inside the root. A reference's file filter
+ * narrows the files, not the commit (which covers the whole folder).
  */
 export function createDirectoryOrigin(opts: DirectoryOriginOptions): Origin {
   const root = path.resolve(opts.root);
@@ -122,7 +124,7 @@ export function createDirectoryOrigin(opts: DirectoryOriginOptions): Origin {
       return {
         ref,
         commit: h.digest('hex'),
-        files: found.map((f) => ({ path: f.path, size: f.size })),
+        files: selectFiles(ref, found.map((f) => ({ path: f.path, size: f.size }))),
         origin: 'directory',
       };
     },

@@ -4,6 +4,7 @@ import type { Log } from '../logger.js';
 import { discard, header, httpRequest, readBody, type HttpAnswer } from './httpClient.js';
 import { hubError, isNetworkError, networkError, type HubContext } from './hubErrors.js';
 import { assertListingStorable } from './listingRules.js';
+import { selectFiles } from './fileFilter.js';
 import { assertSafeRelativePath } from './modelRef.js';
 import type { Listing, ModelRef, OpenedFile, Origin, RemoteFile } from './types.js';
 
@@ -192,7 +193,7 @@ export function createHuggingFaceOrigin(opts: HuggingFaceOriginOptions): Origin 
         throw new CacheError(ErrorCodes.ENTRY_NOT_FOUND, `${ref.repo}@${ref.revision}${ref.subfolder ? `:${ref.subfolder}` : ''} has no files on ${host}`);
       }
       assertListingStorable(files.map((f) => f.path), `${ref.repo}${ref.subfolder ? `:${ref.subfolder}` : ''}@${commit} on ${host}`);
-      return { ref, commit, files, origin: 'huggingface' };
+      return { ref, commit, files: selectFiles(ref, files), origin: 'huggingface' };
     },
 
     /**

@@ -1,4 +1,5 @@
 import { CacheError, ErrorCodes } from '../errors.js';
+import { fileFilterText, parseFileFilter } from './fileFilter.js';
 import type { ModelRef } from './types.js';
 
 /** One part of `org/name`, and one segment of a subfolder. */
@@ -67,7 +68,9 @@ function checkSubfolder(text: string, sub: string): void {
 /**
  * Parses a model reference: an alias from the config first, then a bare WhisperKit variant name
  * (`openai_whisper-tiny` is `argmaxinc/whisperkit-coreml@main:openai_whisper-tiny`), else
- * `<repo>[@<revision>][:<subfolder>]`. A variant name may carry `@<revision>`. Strict: throws E_BAD_REF
+ * `<repo>[@<revision>][:<subfolder>]`. A variant name may carry `@<revision>`. Any of these may end with a
+ * file filter `[include=<pattern>,...;exclude=<pattern>,...]` (see FileFilter); an alias target may carry
+ * one too, but a filter may not be added to an alias that already has one. Strict: throws E_BAD_REF
  * naming the bad part, or E_UNKNOWN_MODEL for a single word that is neither. The revision defaults to
  * `main`; an alias's target is parsed with the same rules (no alias chains).
  */
@@ -77,7 +80,7 @@ export function parseModelRef(text: string, aliases: Record<string, string>): Mo
     const target = aliases[text];
     if (typeof target !== 'string') throw badRef(text, 'alias has no target');
     try {
-      return parseFull(target);
+      return withFilter(target, parseFull);
     } catch (err) {
       if (err instanceof CacheError) {
         throw new CacheError(err.code, `alias ${show(text)}: ${err.message}`, { cause: err });
@@ -85,6 +88,33 @@ export function parseModelRef(text: string, aliases: Record<string, string>): Mo
       throw err;
     }
   }
+  const open = text.indexOf('[');
+  if (open >= 0) {
+    const base = parseModelRef(text.slice(0, open), aliases);
+    if (base.filter) throw badRef(text, `${show(text.slice(0, open))} already has a file filter`);
+    return { ...base, filter: filterOf(text, open) };
+  }
+  return parseUnfiltered(text, aliases);
+}
+
+/** `text` parsed by `parse` after its filter suffix (if any) is taken off, with the filter attached. */
+function withFilter(text: string, parse: (t: string) => ModelRef): ModelRef {
+  const open = text.indexOf('[');
+  if (open < 0) return parse(text);
+  return { ...parse(text.slice(0, open)), filter: filterOf(text, open) };
+}
+
+function filterOf(text: string, open: number): NonNullable<ModelRef['filter']> {
+  if (!text.endsWith(']')) throw badRef(text, 'file filter "[" is not closed by a final "]"');
+  try {
+    return parseFileFilter(text.slice(open + 1, -1));
+  } catch (err) {
+    if (err instanceof CacheError) throw badRef(text, err.message);
+    throw err;
+  }
+}
+
+function parseUnfiltered(text: string, aliases: Record<string, string>): ModelRef {
   const variant = whisperKitVariant(text);
   if (variant) return parseFull(`${WHISPERKIT_REPO}@${variant.revision}:${variant.name}`);
   if (!text.includes('/') && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(text) && text.length <= MAX_REPO_PART) {
@@ -93,7 +123,7 @@ export function parseModelRef(text: string, aliases: Record<string, string>): Mo
     throw new CacheError(
       ErrorCodes.UNKNOWN_MODEL,
       `unknown model ${show(text)}: not an alias, not a WhisperKit variant (openai_whisper-…, distil-whisper_…) ` +
-        `and not a full reference org/name[@revision][:subfolder] (${list})`,
+        `and not a full reference org/name[@revision][:subfolder][[include=…;exclude=…]] (${list})`,
     );
   }
   return parseFull(text);
@@ -134,9 +164,12 @@ function parseFull(text: string): ModelRef {
   return { repo: `${org}/${name}`, revision, subfolder };
 }
 
-/** The canonical text of a reference: `repo@revision[:subfolder]`. parseModelRef(canonicalRef(r), {}) equals r. */
+/**
+ * The canonical text of a reference: `repo@revision[:subfolder][<filter>]`, the filter in its normalised
+ * form. parseModelRef(canonicalRef(r), {}) equals r.
+ */
 export function canonicalRef(ref: ModelRef): string {
-  return `${ref.repo}@${ref.revision}${ref.subfolder ? `:${ref.subfolder}` : ''}`;
+  return `${ref.repo}@${ref.revision}${ref.subfolder ? `:${ref.subfolder}` : ''}${ref.filter ? fileFilterText(ref.filter) : ''}`;
 }
 
 /**

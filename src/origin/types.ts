@@ -8,6 +8,18 @@ export interface ModelRef {
   revision: string;
   /** A folder inside the repo ('/'-separated, no '..', not absolute), or null for the whole repo. */
   subfolder: string | null;
+  /** Only the files these patterns select (absent: every file). Normalised: sorted, no duplicates. */
+  filter?: FileFilter;
+}
+
+/**
+ * File patterns as huggingface_hub's allow_patterns / ignore_patterns: fnmatch on the path relative to
+ * the reference's folder (`*` and `?` also match `/`; a pattern ending with `/` selects everything under
+ * it). A file is selected when it matches some include pattern (or include is empty) and no exclude one.
+ */
+export interface FileFilter {
+  include: string[];
+  exclude: string[];
 }
 
 /** One file of a remote listing. Paths are relative to the subfolder (or repo root), '/'-separated. */
@@ -39,7 +51,8 @@ export interface OpenedFile {
 }
 
 /**
- * An origin answers two questions. It performs no retries itself (the downloader does), and throws
+ * An origin answers two questions. resolve lists only the files the reference's filter selects
+ * (E_ENTRY_NOT_FOUND naming the patterns when it selects none). It performs no retries itself (the downloader does), and throws
  * CacheError with codes REPO_NOT_FOUND / REVISION_NOT_FOUND / ENTRY_NOT_FOUND / GATED_REPO /
  * UNAUTHORIZED (final) or ORIGIN_UNAVAILABLE (retryable: connection error, 408, 429, 5xx;
  * `details.retryAfterMs` when the origin said how long to wait).

@@ -12,10 +12,11 @@ import { PROTOCOL_VERSION } from '../ipc/protocol.js';
 import type { Maintenance, MaintenanceDeps } from '../maintenance/index.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
+import { tokenizerRefFor } from '../origin/whisperKitTokenizer.js';
 import { faultPoint } from '../faults.js';
 import type { Leases } from './leases.js';
 import type { Logger } from '../logger.js';
-import type { ModelService } from './modelService.js';
+import type { GetResult, ModelService } from './modelService.js';
 
 export interface DaemonState {
   config: () => ResolvedConfig;
@@ -227,12 +228,20 @@ export function createHandlers(state: DaemonState) {
     optimize: async () => (await maint()).optimize(),
     restore: async (p) => {
       const r = await state.service.get(p.model, { lease: true, client: 'restore' });
+      let t: GetResult | null = null;
       try {
         const m = cache.getModel(r.model);
         if (!m) throw new CacheError(ErrorCodes.INTERNAL, `model ${r.model} vanished during restore`);
-        return { ...(await (await maint()).restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref })), hit: r.hit };
+        let tokenizer: ModelRecord | undefined;
+        if (p.withTokenizer) {
+          t = await state.service.get(tokenizerRefFor(m, p.layout), { lease: true, client: 'restore' });
+          tokenizer = cache.getModel(t.model) ?? undefined;
+          if (!tokenizer) throw new CacheError(ErrorCodes.INTERNAL, `model ${t.model} vanished during restore`);
+        }
+        return { ...(await (await maint()).restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref, tokenizer })), hit: r.hit };
       } finally {
         if (r.lease) leases.release(r.lease.id);
+        if (t?.lease) leases.release(t.lease.id);
       }
     },
     import: async (p) => (await maint()).importHfCache({ from: p.from }),

@@ -3,6 +3,7 @@ import { createAdmissions, type AdmissionOutcome, type AdmissionSource } from '.
 import type { OpenedCache } from '../cache/maintenanceApi.js';
 import type { ModelRecord, SnapshotFile } from '../cache/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
+import { storedSubfolder } from '../origin/fileFilter.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
 import type { BlobSink, ExpectedContent } from '../store/types.js';
 import type { Lease, Leases } from './leases.js';
@@ -209,7 +210,7 @@ export function createModelService(deps: ModelServiceDeps) {
       ref: canon,
       repo: ref.repo,
       revision: ref.revision,
-      subfolder: ref.subfolder,
+      subfolder: storedSubfolder(ref),
       commit: listing.commit,
       origin: origin.name,
       resolvedAt: clock(),
@@ -222,7 +223,8 @@ export function createModelService(deps: ModelServiceDeps) {
     return {
       ref: canon,
       repo: listing.ref.repo,
-      subfolder: listing.ref.subfolder,
+      // A filtered snapshot is its own model: the filter is part of its key (and snapshot folder).
+      subfolder: storedSubfolder(listing.ref),
       commit: listing.commit,
       origin: origin.name,
       files: listing.files.map(expectedOf),

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Cli, RunContext } from '../cli.js';
+import { usage } from '../cli.js';
 import { printable, size } from '../format.js';
 import { progressBar } from '../progress.js';
 
@@ -8,12 +9,15 @@ export function registerGet(program: Command, cli: Cli): void {
   program
     .command('get')
     .description('ensure a model is cached and print its local path')
-    .argument('<model>', 'an alias from the config or <repo>[@<revision>][:<subfolder>]')
+    .argument('<model>', 'an alias from the config or <repo>[@<revision>][:<subfolder>][[include=…;exclude=…]]')
+    .option('--include <patterns>', INCLUDE_HELP, collect, [])
+    .option('--exclude <patterns>', EXCLUDE_HELP, collect, [])
     .option('--client <label>', 'client label for accounting (default: $VOCORIZE_CACHE_CLIENT or "cli")')
     .option('--run <id>', 'run id for accounting (default: $VOCORIZE_CACHE_RUN)')
     .option('--hold', 'keep the model from eviction for leaseTtl after this command exits (release: cache-manager release <lease>)')
-    .action((model: string, o: { client?: string; run?: string; hold?: boolean }, cmd: Command) =>
+    .action((text: string, o: Patterns & { client?: string; run?: string; hold?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
+        const model = withPatterns(text, o);
         const s = await ctx.session();
         const bar = ctx.globals.json ? progressBar('', false) : progressBar(model);
         try {
@@ -58,11 +62,21 @@ export function registerGet(program: Command, cli: Cli): void {
     .argument('<model>', 'alias or reference')
     .requiredOption('--to <dir>', 'destination folder')
     .addOption(new Option('--layout <layout>', 'tree shape').choices(['plain', 'hf', 'whisperkit']).default('plain'))
-    .action((model: string, o: { to: string; layout: 'plain' | 'hf' | 'whisperkit' }, cmd: Command) =>
+    .option('--with-tokenizer', "whisperkit layout: also fetch the variant's tokenizer (openai/whisper-<size>, tokenizer files only) and place it next to the model")
+    .option('--include <patterns>', INCLUDE_HELP, collect, [])
+    .option('--exclude <patterns>', EXCLUDE_HELP, collect, [])
+    .action((text: string, o: Patterns & { to: string; layout: 'plain' | 'hf' | 'whisperkit'; withTokenizer?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
+        const model = withPatterns(text, o);
+        if (o.withTokenizer && o.layout !== 'whisperkit') throw usage('--with-tokenizer needs --layout whisperkit');
         // Like the other maintenance commands: with --no-autostart and no daemon, work under the cache lock.
         const s = await ctx.session({ allowDirect: true });
-        const r = await s.call('restore', { model, to: path.resolve(o.to), layout: o.layout });
+        const r = await s.call('restore', {
+          model,
+          to: path.resolve(o.to),
+          layout: o.layout,
+          ...(o.withTokenizer ? { withTokenizer: true } : {}),
+        });
         return { data: r, human: (d) => `${d.path}\n${d.files} files (${d.method})` };
       }),
     );
@@ -71,8 +85,12 @@ export function registerGet(program: Command, cli: Cli): void {
     .command('warm')
     .description('fetch the listed models, or every alias in the config; never fetches what was not asked for')
     .argument('[models...]', 'aliases or references (default: all configured aliases)')
-    .action((models: string[], _o: unknown, cmd: Command) =>
+    .option('--include <patterns>', `${INCLUDE_HELP}; applies to every model named`, collect, [])
+    .option('--exclude <patterns>', `${EXCLUDE_HELP}; applies to every model named`, collect, [])
+    .action((texts: string[], o: Patterns, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
+        if (texts.length === 0 && (o.include.length > 0 || o.exclude.length > 0)) throw usage('--include/--exclude need the models named');
+        const models = texts.map((t) => withPatterns(t, o));
         const s = await ctx.session();
         const bar = ctx.globals.json ? progressBar('', false) : progressBar('warm');
         try {
@@ -101,6 +119,31 @@ export function registerGet(program: Command, cli: Cli): void {
         }
       }),
     );
+}
+
+const INCLUDE_HELP = 'fetch only files matching these patterns (comma-separated, repeatable; huggingface_hub allow_patterns)';
+const EXCLUDE_HELP = 'skip files matching these patterns (comma-separated, repeatable; huggingface_hub ignore_patterns)';
+
+interface Patterns {
+  include: string[];
+  exclude: string[];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',')];
+}
+
+/**
+ * The reference with --include/--exclude written as its filter suffix `[include=…;exclude=…]`: the same
+ * text an alias or a protocol client would send. The daemon validates the patterns (E_BAD_REF).
+ */
+export function withPatterns(model: string, o: Patterns): string {
+  if (o.include.length === 0 && o.exclude.length === 0) return model;
+  if (model.includes('[')) throw usage(`${printable(model)} already has a file filter: use either it or --include/--exclude`);
+  const clauses: string[] = [];
+  if (o.include.length > 0) clauses.push(`include=${o.include.join(',')}`);
+  if (o.exclude.length > 0) clauses.push(`exclude=${o.exclude.join(',')}`);
+  return `${model}[${clauses.join(';')}]`;
 }
 
 export function nonEmpty(v: string | undefined): string | undefined {

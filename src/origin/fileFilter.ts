@@ -1,0 +1,108 @@
+import crypto from 'node:crypto';
+import picomatch from 'picomatch';
+import { CacheError, ErrorCodes } from '../errors.js';
+import type { FileFilter, ModelRef, RemoteFile } from './types.js';
+
+const MAX_PATTERNS = 64;
+const MAX_PATTERN = 256;
+/** A pattern may use any printable character but the separators of the filter text and backslash. */
+// eslint-disable-next-line no-control-regex
+const BAD_PATTERN_CHAR = /[\u0000-\u0020\u007f,;\\]/;
+/** The snapshot of a filtered reference is stored under this extra folder segment; never a valid subfolder name. */
+const TAG_PREFIX = '+filter-';
+
+/**
+ * Parses the inside of a filter suffix, `include=<p>[,<p>...][;exclude=<p>[,<p>...]]` (either clause may
+ * come alone, in any order, each at most once). Returns the normalised filter (each list sorted, no
+ * duplicates), or throws E_BAD_REF naming the problem.
+ */
+export function parseFileFilter(inner: string): FileFilter {
+  const bad = (what: string) => new CacheError(ErrorCodes.BAD_REF, `bad file filter [${inner.slice(0, 200)}]: ${what}`);
+  const out: FileFilter = { include: [], exclude: [] };
+  const seen = new Set<string>();
+  if (inner.length === 0) throw bad('names no patterns (expected include=… and/or exclude=…)');
+  for (const clause of inner.split(';')) {
+    const eq = clause.indexOf('=');
+    const key = eq < 0 ? clause : clause.slice(0, eq);
+    if (key !== 'include' && key !== 'exclude') throw bad(`unknown clause ${JSON.stringify(key)} (expected include= or exclude=)`);
+    if (seen.has(key)) throw bad(`${key}= given twice`);
+    seen.add(key);
+    const list = eq < 0 ? [] : clause.slice(eq + 1).split(',');
+    for (const p of list) {
+      if (p.length === 0) throw bad(`${key}= has an empty pattern`);
+      if (p.length > MAX_PATTERN) throw bad(`a pattern is longer than ${MAX_PATTERN} characters`);
+      if (BAD_PATTERN_CHAR.test(p)) throw bad(`pattern ${JSON.stringify(p)} contains whitespace, a control character, a backslash, "," or ";"`);
+    }
+    if (list.length === 0) throw bad(`${key}= names no patterns`);
+    out[key] = [...new Set(list)].sort();
+  }
+  if (out.include.length + out.exclude.length > MAX_PATTERNS) throw bad(`more than ${MAX_PATTERNS} patterns`);
+  return out;
+}
+
+/** The canonical text of a filter: `[include=a,b;exclude=c]` (lists sorted; an empty clause is left out). */
+export function fileFilterText(f: FileFilter): string {
+  const clauses: string[] = [];
+  if (f.include.length > 0) clauses.push(`include=${f.include.join(',')}`);
+  if (f.exclude.length > 0) clauses.push(`exclude=${f.exclude.join(',')}`);
+  return `[${clauses.join(';')}]`;
+}
+
+/**
+ * huggingface_hub's fnmatch: `*` crosses `/`, dot files are not special, case-sensitive, `[!…]` negates a
+ * class, no braces, extglobs or leading-`!` negation.
+ */
+function compile(pattern: string): (p: string) => boolean {
+  const p = (pattern.endsWith('/') ? `${pattern}*` : pattern).replaceAll('[!', '[^');
+  return picomatch(p, { bash: true, dot: true, nobrace: true, noextglob: true, nonegate: true, nocase: false });
+}
+
+/** A predicate selecting the paths `f` selects. */
+export function fileMatcher(f: FileFilter): (path: string) => boolean {
+  const inc = f.include.map(compile);
+  const exc = f.exclude.map(compile);
+  return (p) => (inc.length === 0 || inc.some((m) => m(p))) && !exc.some((m) => m(p));
+}
+
+/**
+ * The files of a listing the reference's filter selects (all of them without a filter). Throws
+ * E_ENTRY_NOT_FOUND naming the reference and the patterns when the filter selects nothing.
+ */
+export function selectFiles<T extends Pick<RemoteFile, 'path'>>(ref: ModelRef, files: T[]): T[] {
+  if (!ref.filter) return files;
+  const keep = fileMatcher(ref.filter);
+  const out = files.filter((f) => keep(f.path));
+  if (out.length === 0) {
+    const where = `${ref.repo}@${ref.revision}${ref.subfolder ? `:${ref.subfolder}` : ''}`;
+    throw new CacheError(
+      ErrorCodes.ENTRY_NOT_FOUND,
+      `no file of ${where} (${files.length} files) matches the patterns ${fileFilterText(ref.filter)}`,
+      { details: { include: ref.filter.include, exclude: ref.filter.exclude } },
+    );
+  }
+  return out;
+}
+
+/** A short, stable name for a filter: 12 hex of the sha256 of its canonical text. */
+export function fileFilterTag(f: FileFilter): string {
+  return `${TAG_PREFIX}${crypto.createHash('sha256').update(fileFilterText(f)).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * The subfolder a reference's snapshot is stored under: its own, plus a last segment naming the filter
+ * when it has one (`openai_whisper-tiny/+filter-<12 hex>`), so a filtered and an unfiltered snapshot of
+ * one commit are distinct models. The tag segment starts with `+`, which no real subfolder segment can.
+ */
+export function storedSubfolder(ref: Pick<ModelRef, 'subfolder' | 'filter'>): string | null {
+  if (!ref.filter) return ref.subfolder;
+  const tag = fileFilterTag(ref.filter);
+  return ref.subfolder ? `${ref.subfolder}/${tag}` : tag;
+}
+
+/** The repo folder a stored subfolder stands for (the filter tag removed); null for the repo root. */
+export function folderOfStoredSubfolder(stored: string | null): string | null {
+  if (!stored) return stored;
+  const segs = stored.split('/');
+  if (!segs[segs.length - 1]!.startsWith(TAG_PREFIX)) return stored;
+  return segs.length > 1 ? segs.slice(0, -1).join('/') : null;
+}
