@@ -6,6 +6,7 @@ import { gitFacts, machineFacts } from './facts.js';
 import { appendHistory, HISTORY_FILE, readHistory, type HistoryEntry } from './history.js';
 import { allocateReportId, readLatestReport, writeReportFiles } from './report.js';
 import { fmtMB, fmtMs, fmtPct, verdictLabel } from './reportMarkdown.js';
+import { gradeLabel, gradeTag } from './regression.js';
 import { runSuites } from './runSuites.js';
 import { selectSuites } from './selectSuites.js';
 import type { BenchReport, BenchSuiteConfig, CacheRunPort, TrendRow } from './types.js';
@@ -72,7 +73,7 @@ function historyEntryOf(r: BenchReport): HistoryEntry {
     commit: r.git.commit,
     branch: r.git.branch,
     quick: r.mode.quick,
-    grade: r.grade.letter,
+    grade: gradeTag(r.grade),
     suites,
     cache: t ? { hits: t.hits, misses: t.misses, hitRate: t.hitRate } : null,
   };
@@ -165,7 +166,7 @@ function pad(rows: string[][]): string[] {
 export function renderBenchSummary(res: BenchResult): string {
   const r = res.report;
   const lines: string[] = [];
-  lines.push(`Grade ${r.grade.letter} (score ${r.grade.score}/100) — exit ${res.exitCode}${r.mode.ci ? ' (--ci)' : ''}`);
+  lines.push(`Grade: ${gradeLabel(r.grade)} — exit ${res.exitCode}${r.mode.ci ? ' (--ci)' : ''}`);
   const rows = [['suite', 'median', 'min–max', 'baseline', 'change', 'target', 'peak RSS', 'result']];
   for (const s of r.suites) {
     rows.push([

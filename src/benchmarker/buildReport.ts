@@ -1,5 +1,5 @@
 import { recommend } from './recommendations.js';
-import { compareToBaseline, exitCodeFor, gradeRun, spreadBand, suiteVerdict } from './regression.js';
+import { compareToBaseline, exitCodeFor, gradeRun, gradeTag, spreadBand, suiteVerdict } from './regression.js';
 import type { BenchReport, CacheTotals, GitFacts, MachineFacts, ReportSuite, SuiteBaseline, SuiteResult, TrendRow } from './types.js';
 
 export const TREND_LENGTH = 5;
@@ -64,12 +64,16 @@ export function cacheTotals(suites: readonly SuiteResult[]): BenchReport['cache'
 export function buildReport(i: BuildReportInput): BenchReport {
   const suites = i.results.map((r) => evaluateSuite(r, i.suiteBaselines[r.name] ?? null, i.mode.memoryFocus));
   const cache = cacheTotals(i.results);
-  const grade = gradeRun({ suites, memoryFocus: i.mode.memoryFocus, hitRate: cache.totals?.hitRate ?? null });
+  const judged = suites.map((s) => ({
+    ...s,
+    judged: s.baseline !== null || s.targetMs !== null || (i.mode.memoryFocus && s.memoryCheck.verdict !== 'new'),
+  }));
+  const grade = gradeRun({ suites: judged, memoryFocus: i.mode.memoryFocus, hitRate: cache.totals?.hitRate ?? null });
   const row: TrendRow = {
     reportId: i.id,
     createdAt: i.createdAt,
     commit: i.git.commit,
-    grade: grade.letter,
+    grade: gradeTag(grade),
     medians: Object.fromEntries(suites.map((s) => [s.name, s.ok ? (s.time?.median ?? null) : null])),
     peakRss: Object.fromEntries(suites.map((s) => [s.name, s.peakRss?.median ?? null])),
     hitRate: cache.totals?.hitRate ?? null,
@@ -83,6 +87,7 @@ export function buildReport(i: BuildReportInput): BenchReport {
     mode: i.mode,
     git: i.git,
     machine: i.machine,
+    overall_score: grade.score,
     grade,
     exitCode: exitCodeFor(
       suites.map((s) => s.verdict),
