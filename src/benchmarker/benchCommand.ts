@@ -9,10 +9,11 @@ import { fmtMB, fmtMs, fmtPct, verdictLabel } from './reportMarkdown.js';
 import { gradeLabel, gradeTag } from './regression.js';
 import { runSuites } from './runSuites.js';
 import { selectSuites } from './selectSuites.js';
+import { detectVocorizeSuites, noSuitesError } from './vocorizeSuites.js';
 import type { BenchReport, BenchSuiteConfig, CacheRunPort, TrendRow } from './types.js';
 
 export interface RunBenchOptions {
-  /** Configured suites (`benchmark.suites`). */
+  /** Configured suites (`benchmark.suites`); when empty, the Vocorize scripts found in cwd (see vocorizeSuites). */
   suites: Record<string, BenchSuiteConfig>;
   /** `--suite name="cmd"`; when given only these run. */
   cliSuites?: string[];
@@ -101,7 +102,10 @@ export async function runBench(o: RunBenchOptions): Promise<BenchResult> {
     return { exitCode: report.exitCode, report, paths: { ...written, baseline: null, history: null } };
   }
 
-  const selected = selectSuites({ suites: o.suites, cliSuites: o.cliSuites, only: o.only, quick: mode.quick, cwd });
+  const fromCli = (o.cliSuites ?? []).length > 0;
+  const suites = fromCli ? o.suites : configuredOrDefaultSuites(o.suites, cwd, log);
+  if (!fromCli && Object.keys(suites).length === 0) throw noSuitesError(cwd);
+  const selected = selectSuites({ suites, cliSuites: o.cliSuites, only: o.only, quick: mode.quick, cwd });
   const now = clock();
   const id = allocateReportId(outDir, now);
   const createdAt = new Date(now).toISOString();
@@ -155,6 +159,15 @@ export async function runBench(o: RunBenchOptions): Promise<BenchResult> {
     log(`bench: baseline written to ${baselineFile}`);
   }
   return { exitCode: report.exitCode, report, paths: { ...written, baseline: willWrite ? baselineFile : null, history: historyFile } };
+}
+
+/** The configured suites; with none configured, the Vocorize suites whose scripts are in cwd. */
+function configuredOrDefaultSuites(configured: Record<string, BenchSuiteConfig>, cwd: string, log: (line: string) => void): Record<string, BenchSuiteConfig> {
+  if (Object.keys(configured).length > 0) return configured;
+  const found = detectVocorizeSuites(cwd);
+  const names = Object.entries(found).map(([name, s]) => `${name} (${s.command})`);
+  if (names.length > 0) log(`bench: no benchmark.suites configured; using Vocorize's test scripts in ${cwd}: ${names.join(', ')}`);
+  return found;
 }
 
 function pad(rows: string[][]): string[] {
