@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { BASELINE_FILE, nextBaseline, readBaseline, writeBaseline } from './baseline.js';
+import { BASELINE_FILE, baselineFacts, nextBaseline, readBaseline, writeBaseline } from './baseline.js';
 import { buildReport, reevaluate, TREND_LENGTH } from './buildReport.js';
 import { gitFacts, machineFacts } from './facts.js';
 import { appendHistory, HISTORY_FILE, readHistory, type HistoryEntry } from './history.js';
@@ -75,6 +75,7 @@ function historyEntryOf(r: BenchReport): HistoryEntry {
     branch: r.git.branch,
     quick: r.mode.quick,
     grade: gradeTag(r.grade),
+    score: r.grade.score,
     suites,
     cache: t ? { hits: t.hits, misses: t.misses, hitRate: t.hitRate } : null,
   };
@@ -137,17 +138,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchResult> {
     git,
     machine,
     results,
-    baseline: {
-      file: baselineFile,
-      present: b !== null,
-      problem: baseRead.problem,
-      updatedAt: b?.updatedAt ?? null,
-      commit: b?.commit ?? null,
-      branch: b?.branch ?? null,
-      legacy: b?.legacy === true,
-      machine: b?.machine ?? null,
-      written: willWrite,
-    },
+    baseline: baselineFacts(baselineFile, baseRead, willWrite),
     suiteBaselines: b?.suites ?? {},
     previousTrend: history.entries.slice(-(TREND_LENGTH - 1)).map(trendRowOf),
   });

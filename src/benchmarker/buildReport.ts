@@ -101,10 +101,18 @@ export function buildReport(i: BuildReportInput): BenchReport {
   };
 }
 
-/** The same results judged again under other flags (used by --report-only). */
-export function reevaluate(r: BenchReport, mode: Pick<BenchReport['mode'], 'ci' | 'memoryFocus'>): BenchReport {
+/**
+ * The same results judged again under other flags (--report-only), or against another baseline
+ * (--compare-baseline: `against` replaces the baseline the report was judged with).
+ */
+export function reevaluate(
+  r: BenchReport,
+  mode: Pick<BenchReport['mode'], 'ci' | 'memoryFocus'>,
+  against?: { baseline: BenchReport['baseline']; suiteBaselines: Readonly<Record<string, SuiteBaseline>> },
+): BenchReport {
   const suiteBaselines: Record<string, SuiteBaseline> = {};
-  for (const s of r.suites) if (s.baseline) suiteBaselines[s.name] = s.baseline;
+  if (against) Object.assign(suiteBaselines, against.suiteBaselines);
+  else for (const s of r.suites) if (s.baseline) suiteBaselines[s.name] = s.baseline;
   const results: SuiteResult[] = r.suites.map(({ baseline: _b, timeCheck: _t, memoryCheck: _m, verdict: _v, ...rest }) => rest);
   return buildReport({
     id: r.id,
@@ -113,7 +121,7 @@ export function reevaluate(r: BenchReport, mode: Pick<BenchReport['mode'], 'ci' 
     git: r.git,
     machine: r.machine,
     results,
-    baseline: r.baseline,
+    baseline: against?.baseline ?? r.baseline,
     suiteBaselines,
     previousTrend: r.trend.filter((t) => t.reportId !== r.id),
   });
