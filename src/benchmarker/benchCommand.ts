@@ -6,7 +6,7 @@ import { gitFacts, machineFacts } from './facts.js';
 import { appendHistory, HISTORY_FILE, readHistory, type HistoryEntry } from './history.js';
 import { allocateReportId, readLatestReport, writeReportFiles } from './report.js';
 import { fmtMB, fmtMs, fmtPct, verdictLabel } from './reportMarkdown.js';
-import { gradeLabel, gradeTag } from './regression.js';
+import { gradeTag } from './regression.js';
 import { runSuites } from './runSuites.js';
 import { selectSuites } from './selectSuites.js';
 import { detectVocorizeSuites, noSuitesError } from './vocorizeSuites.js';
@@ -170,7 +170,7 @@ function pad(rows: string[][]): string[] {
 export function renderBenchSummary(res: BenchResult): string {
   const r = res.report;
   const lines: string[] = [];
-  lines.push(`Grade: ${gradeLabel(r.grade)} — exit ${res.exitCode}${r.mode.ci ? ' (--ci)' : ''}`);
+  lines.push(`${r.grade.letter === null ? 'No grade (nothing to judge against: no baseline, no target)' : `Grade ${r.grade.letter} (score ${r.grade.score}/100)`} — exit ${res.exitCode}${r.mode.ci ? ' (--ci)' : ''}`);
   const rows = [['suite', 'median', 'min–max', 'baseline', 'change', 'target', 'peak RSS', 'result']];
   for (const s of r.suites) {
     rows.push([

@@ -30,7 +30,7 @@ describe('grading only what was judged', () => {
     expect(res.report.grade).toMatchObject({ letter: null, score: null, deductions: [] });
     expect(res.report.overall_score).toBeNull();
     expect(fs.readFileSync(res.paths.markdown, 'utf8')).toMatch(/\*\*No grade\*\*/);
-    expect(renderBenchSummary(res)).toMatch(/^Grade: no grade — exit 0/);
+    expect(renderBenchSummary(res)).toMatch(/^No grade \(nothing to judge against: no baseline, no target\) — exit 0/);
     const json = JSON.parse(fs.readFileSync(res.paths.json, 'utf8')) as Record<string, unknown>;
     expect(json.overall_score).toBeNull();
     expect(parseBenchReport(json).ok).toBe(true);
