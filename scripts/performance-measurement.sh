@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Shim for the old Vocorize benchmarker: `./scripts/performance-measurement.sh [--quick] [--ci] [--report-only]
-# [--memory-focus] [--update-baseline] [--help]` now runs `cache-manager bench` with the same flags.
-# Suites come from benchmark.suites in cache-config.json (or --suite name="cmd"); reports, the baseline and
-# history.jsonl go to ./performance-reports/ as before. Exit codes: 0 ok, 1 a suite failed to run or (with --ci)
-# a regression/target check failed, 2 usage or config error.
+# [--memory-focus] [--update-baseline] [--compare-baseline] [--baseline-check] [--status] [--help]` runs
+# `cache-manager bench` with the same flags; every argument is passed through unchanged (`-h`/`help` become --help).
+# Suites come from benchmark.suites in cache-config.json, else from the checkout's test-unit.sh,
+# test-integration.sh and test.sh (or scripts/...), or from --suite name="cmd"; reports (plus latest.md and
+# latest.json), the baseline and history.jsonl go to ./performance-reports/ as before. Exit codes: 0 ok, 1 a suite
+# failed to run, (with --ci) a regression/target check failed, or (--baseline-check) the baseline is not usable;
+# 2 usage or config error.
 set -euo pipefail
 
 # The CLI is found as scripts/cache-manager.sh finds it: $VOCORIZE_CACHE_MANAGER, a checkout next to this

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from '../vendor/zod.js';
-import type { Baseline, GitFacts, MachineFacts, SuiteBaseline, SuiteResult } from './types.js';
+import type { Baseline, BenchReport, GitFacts, MachineFacts, SuiteBaseline, SuiteResult } from './types.js';
 
 export const BASELINE_FILE = 'performance_baseline.json';
 
@@ -27,7 +27,7 @@ const suiteBaselineSchema = z.object({
   recordedAt: z.string(),
 });
 
-const baselineSchema = z.object({
+export const baselineSchema = z.object({
   schemaVersion: z.literal(1),
   updatedAt: z.string(),
   commit: z.string().nullable(),
@@ -37,7 +37,7 @@ const baselineSchema = z.object({
 });
 
 /** The old performance-measurement.sh wrote `{timestamp, commit, unit_tests, integration_tests, branch}` in seconds. */
-const legacySchema = z.object({
+export const legacySchema = z.object({
   timestamp: z.string().optional(),
   commit: z.string().optional(),
   branch: z.string().optional(),
@@ -75,6 +75,22 @@ export function readBaseline(file: string): BaselineRead {
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
   return { baseline: null, problem: `${file} is not a baseline${where}: ${issue?.message ?? 'unexpected shape'}` };
+}
+
+/** What a report records about the baseline file it was judged against. */
+export function baselineFacts(file: string, read: BaselineRead, written: boolean): BenchReport['baseline'] {
+  const b = read.baseline;
+  return {
+    file,
+    present: b !== null,
+    problem: read.problem,
+    updatedAt: b?.updatedAt ?? null,
+    commit: b?.commit ?? null,
+    branch: b?.branch ?? null,
+    legacy: b?.legacy === true,
+    machine: b?.machine ?? null,
+    written,
+  };
 }
 
 function fromLegacy(l: z.infer<typeof legacySchema>): Baseline {

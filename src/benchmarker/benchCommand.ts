@@ -1,17 +1,19 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { BASELINE_FILE, nextBaseline, readBaseline, writeBaseline } from './baseline.js';
+import { BASELINE_FILE, baselineFacts, nextBaseline, readBaseline, writeBaseline } from './baseline.js';
 import { buildReport, reevaluate, TREND_LENGTH } from './buildReport.js';
 import { gitFacts, machineFacts } from './facts.js';
 import { appendHistory, HISTORY_FILE, readHistory, type HistoryEntry } from './history.js';
 import { allocateReportId, readLatestReport, writeReportFiles } from './report.js';
 import { fmtMB, fmtMs, fmtPct, verdictLabel } from './reportMarkdown.js';
+import { gradeTag } from './regression.js';
 import { runSuites } from './runSuites.js';
 import { selectSuites } from './selectSuites.js';
+import { detectVocorizeSuites, noSuitesError } from './vocorizeSuites.js';
 import type { BenchReport, BenchSuiteConfig, CacheRunPort, TrendRow } from './types.js';
 
 export interface RunBenchOptions {
-  /** Configured suites (`benchmark.suites`). */
+  /** Configured suites (`benchmark.suites`); when empty, the Vocorize scripts found in cwd (see vocorizeSuites). */
   suites: Record<string, BenchSuiteConfig>;
   /** `--suite name="cmd"`; when given only these run. */
   cliSuites?: string[];
@@ -72,7 +74,8 @@ function historyEntryOf(r: BenchReport): HistoryEntry {
     commit: r.git.commit,
     branch: r.git.branch,
     quick: r.mode.quick,
-    grade: r.grade.letter,
+    grade: gradeTag(r.grade),
+    score: r.grade.score,
     suites,
     cache: t ? { hits: t.hits, misses: t.misses, hitRate: t.hitRate } : null,
   };
@@ -100,7 +103,10 @@ export async function runBench(o: RunBenchOptions): Promise<BenchResult> {
     return { exitCode: report.exitCode, report, paths: { ...written, baseline: null, history: null } };
   }
 
-  const selected = selectSuites({ suites: o.suites, cliSuites: o.cliSuites, only: o.only, quick: mode.quick, cwd });
+  const fromCli = (o.cliSuites ?? []).length > 0;
+  const suites = fromCli ? o.suites : configuredOrDefaultSuites(o.suites, cwd, log);
+  if (!fromCli && Object.keys(suites).length === 0) throw noSuitesError(cwd);
+  const selected = selectSuites({ suites, cliSuites: o.cliSuites, only: o.only, quick: mode.quick, cwd });
   const now = clock();
   const id = allocateReportId(outDir, now);
   const createdAt = new Date(now).toISOString();
@@ -132,17 +138,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchResult> {
     git,
     machine,
     results,
-    baseline: {
-      file: baselineFile,
-      present: b !== null,
-      problem: baseRead.problem,
-      updatedAt: b?.updatedAt ?? null,
-      commit: b?.commit ?? null,
-      branch: b?.branch ?? null,
-      legacy: b?.legacy === true,
-      machine: b?.machine ?? null,
-      written: willWrite,
-    },
+    baseline: baselineFacts(baselineFile, baseRead, willWrite),
     suiteBaselines: b?.suites ?? {},
     previousTrend: history.entries.slice(-(TREND_LENGTH - 1)).map(trendRowOf),
   });
@@ -156,6 +152,15 @@ export async function runBench(o: RunBenchOptions): Promise<BenchResult> {
   return { exitCode: report.exitCode, report, paths: { ...written, baseline: willWrite ? baselineFile : null, history: historyFile } };
 }
 
+/** The configured suites; with none configured, the Vocorize suites whose scripts are in cwd. */
+function configuredOrDefaultSuites(configured: Record<string, BenchSuiteConfig>, cwd: string, log: (line: string) => void): Record<string, BenchSuiteConfig> {
+  if (Object.keys(configured).length > 0) return configured;
+  const found = detectVocorizeSuites(cwd);
+  const names = Object.entries(found).map(([name, s]) => `${name} (${s.command})`);
+  if (names.length > 0) log(`bench: no benchmark.suites configured; using Vocorize's test scripts in ${cwd}: ${names.join(', ')}`);
+  return found;
+}
+
 function pad(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   return rows.map((r) => r.map((x, c) => x.padEnd(widths[c] ?? 0)).join('  ').trimEnd());
@@ -165,7 +170,7 @@ function pad(rows: string[][]): string[] {
 export function renderBenchSummary(res: BenchResult): string {
   const r = res.report;
   const lines: string[] = [];
-  lines.push(`Grade ${r.grade.letter} (score ${r.grade.score}/100) — exit ${res.exitCode}${r.mode.ci ? ' (--ci)' : ''}`);
+  lines.push(`${r.grade.letter === null ? 'No grade (nothing to judge against: no baseline, no target)' : `Grade ${r.grade.letter} (score ${r.grade.score}/100)`} — exit ${res.exitCode}${r.mode.ci ? ' (--ci)' : ''}`);
   const rows = [['suite', 'median', 'min–max', 'baseline', 'change', 'target', 'peak RSS', 'result']];
   for (const s of r.suites) {
     rows.push([

@@ -1,5 +1,5 @@
 import { recommend } from './recommendations.js';
-import { compareToBaseline, exitCodeFor, gradeRun, spreadBand, suiteVerdict } from './regression.js';
+import { compareToBaseline, exitCodeFor, gradeRun, gradeTag, spreadBand, suiteVerdict } from './regression.js';
 import type { BenchReport, CacheTotals, GitFacts, MachineFacts, ReportSuite, SuiteBaseline, SuiteResult, TrendRow } from './types.js';
 
 export const TREND_LENGTH = 5;
@@ -64,12 +64,16 @@ export function cacheTotals(suites: readonly SuiteResult[]): BenchReport['cache'
 export function buildReport(i: BuildReportInput): BenchReport {
   const suites = i.results.map((r) => evaluateSuite(r, i.suiteBaselines[r.name] ?? null, i.mode.memoryFocus));
   const cache = cacheTotals(i.results);
-  const grade = gradeRun({ suites, memoryFocus: i.mode.memoryFocus, hitRate: cache.totals?.hitRate ?? null });
+  const judged = suites.map((s) => ({
+    ...s,
+    judged: s.baseline !== null || s.targetMs !== null || (i.mode.memoryFocus && s.memoryCheck.verdict !== 'new'),
+  }));
+  const grade = gradeRun({ suites: judged, memoryFocus: i.mode.memoryFocus, hitRate: cache.totals?.hitRate ?? null });
   const row: TrendRow = {
     reportId: i.id,
     createdAt: i.createdAt,
     commit: i.git.commit,
-    grade: grade.letter,
+    grade: gradeTag(grade),
     medians: Object.fromEntries(suites.map((s) => [s.name, s.ok ? (s.time?.median ?? null) : null])),
     peakRss: Object.fromEntries(suites.map((s) => [s.name, s.peakRss?.median ?? null])),
     hitRate: cache.totals?.hitRate ?? null,
@@ -83,6 +87,7 @@ export function buildReport(i: BuildReportInput): BenchReport {
     mode: i.mode,
     git: i.git,
     machine: i.machine,
+    overall_score: grade.score,
     grade,
     exitCode: exitCodeFor(
       suites.map((s) => s.verdict),
@@ -96,10 +101,18 @@ export function buildReport(i: BuildReportInput): BenchReport {
   };
 }
 
-/** The same results judged again under other flags (used by --report-only). */
-export function reevaluate(r: BenchReport, mode: Pick<BenchReport['mode'], 'ci' | 'memoryFocus'>): BenchReport {
+/**
+ * The same results judged again under other flags (--report-only), or against another baseline
+ * (--compare-baseline: `against` replaces the baseline the report was judged with).
+ */
+export function reevaluate(
+  r: BenchReport,
+  mode: Pick<BenchReport['mode'], 'ci' | 'memoryFocus'>,
+  against?: { baseline: BenchReport['baseline']; suiteBaselines: Readonly<Record<string, SuiteBaseline>> },
+): BenchReport {
   const suiteBaselines: Record<string, SuiteBaseline> = {};
-  for (const s of r.suites) if (s.baseline) suiteBaselines[s.name] = s.baseline;
+  if (against) Object.assign(suiteBaselines, against.suiteBaselines);
+  else for (const s of r.suites) if (s.baseline) suiteBaselines[s.name] = s.baseline;
   const results: SuiteResult[] = r.suites.map(({ baseline: _b, timeCheck: _t, memoryCheck: _m, verdict: _v, ...rest }) => rest);
   return buildReport({
     id: r.id,
@@ -108,7 +121,7 @@ export function reevaluate(r: BenchReport, mode: Pick<BenchReport['mode'], 'ci' 
     git: r.git,
     machine: r.machine,
     results,
-    baseline: r.baseline,
+    baseline: against?.baseline ?? r.baseline,
     suiteBaselines,
     previousTrend: r.trend.filter((t) => t.reportId !== r.id),
   });

@@ -19,6 +19,8 @@ const historyEntrySchema = z.object({
   branch: z.string().nullable(),
   quick: z.boolean(),
   grade: z.string(),
+  /** The run's score; null without a grade; absent in lines written before it was recorded. */
+  score: z.number().nullable().optional(),
   suites: z.record(z.string(), historySuiteSchema),
   cache: z.object({ hits: z.number(), misses: z.number(), hitRate: z.number().nullable() }).nullable(),
 });

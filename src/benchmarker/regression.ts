@@ -70,15 +70,30 @@ export const GRADE_RULE =
   'minus 10 for each warning (median over 20% above its baseline), minus 10 when the cache hit rate of the run is ' +
   'known and below 80%. With --memory-focus, peak RSS checks count the same way. A median within the baseline\'s ' +
   'min-max band is never a regression. A = 90+, B = 80+, C = 70+, D = 60+, else F. A suite whose command failed ' +
-  '(non-zero exit, signal, timeout) costs 40 and makes the grade F.';
+  '(non-zero exit, signal, timeout) costs 40 and makes the grade F. A grade is given only when something was judged: ' +
+  'a suite failed to run, or a suite had a baseline or a target (with --memory-focus, a peak RSS baseline); ' +
+  'otherwise the run has no grade.';
 
 export interface GradeInput {
-  suites: Array<{ name: string; ok: boolean; failure: string | null; timeCheck: Comparison; memoryCheck: Comparison }>;
+  /**
+   * `judged`: the suite had a baseline or a target to be judged against (with memory focus, a peak RSS
+   * baseline counts too). When absent it is read from the verdicts: any verdict other than 'new'.
+   */
+  suites: Array<{ name: string; ok: boolean; failure: string | null; timeCheck: Comparison; memoryCheck: Comparison; judged?: boolean }>;
   memoryFocus: boolean;
   hitRate: number | null;
 }
 
-/** The grade and the deductions that produced it (pure). */
+function wasJudged(s: GradeInput['suites'][number], memoryFocus: boolean): boolean {
+  if (!s.ok) return true;
+  if (s.judged !== undefined) return s.judged;
+  return s.timeCheck.verdict !== 'new' || (memoryFocus && s.memoryCheck.verdict !== 'new');
+}
+
+/**
+ * The grade and the deductions that produced it (pure). With nothing judged (no suite failed, none had a
+ * baseline or a target) the letter and score are null: "no grade", never a default A.
+ */
 export function gradeRun(g: GradeInput): Grade {
   const deductions: GradeDeduction[] = [];
   let failedToRun = false;
@@ -98,9 +113,20 @@ export function gradeRun(g: GradeInput): Grade {
   if (g.hitRate !== null && g.hitRate < HIT_RATE_TARGET) {
     deductions.push({ points: 10, reason: `cache hit rate ${(g.hitRate * 100).toFixed(0)}% is below 80%` });
   }
+  if (!g.suites.some((s) => wasJudged(s, g.memoryFocus))) return { letter: null, score: null, rule: GRADE_RULE, deductions: [] };
   const score = Math.max(0, 100 - deductions.reduce((a, d) => a + d.points, 0));
   const letter = failedToRun ? 'F' : score >= 90 ? 'A' : score >= 80 ? 'B' : score >= 70 ? 'C' : score >= 60 ? 'D' : 'F';
   return { letter, score, rule: GRADE_RULE, deductions };
+}
+
+/** "B (85/100)", or "no grade" when nothing was judged. */
+export function gradeLabel(g: Pick<Grade, 'letter' | 'score'>): string {
+  return g.letter === null || g.score === null ? 'no grade' : `${g.letter} (${g.score}/100)`;
+}
+
+/** The trend/history form of a grade: its letter, or "none". */
+export function gradeTag(g: Pick<Grade, 'letter'>): string {
+  return g.letter ?? 'none';
 }
 
 /** The suite's overall verdict: the command's failure first, then the worst of its gating checks. */

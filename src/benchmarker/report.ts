@@ -36,13 +36,40 @@ function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-/** Writes the Markdown and JSON of a report; returns their paths. */
+/** `latest.md` and `latest.json`: copies (not symlinks, so they survive any file system, archive or upload) of the newest report. */
+export function latestPaths(outDir: string): { markdown: string; json: string } {
+  return { markdown: path.join(outDir, 'latest.md'), json: path.join(outDir, 'latest.json') };
+}
+
+/**
+ * Writes the Markdown and JSON of a report, then the same bytes as `latest.md`/`latest.json` when this
+ * report is the newest in outDir; returns the report's own paths.
+ */
 export function writeReportFiles(outDir: string, r: BenchReport): { markdown: string; json: string } {
   fs.mkdirSync(outDir, { recursive: true });
   const p = reportPaths(outDir, r.id);
-  writeAtomic(p.json, JSON.stringify(r, null, 2) + '\n');
-  writeAtomic(p.markdown, renderBenchMarkdown(r));
+  const json = JSON.stringify(r, null, 2) + '\n';
+  const markdown = renderBenchMarkdown(r);
+  writeAtomic(p.json, json);
+  writeAtomic(p.markdown, markdown);
+  const newest = listReportIds(outDir).at(-1);
+  if (newest === undefined || compareIds(r.id, newest) >= 0) {
+    const latest = latestPaths(outDir);
+    writeAtomic(latest.json, json);
+    writeAtomic(latest.markdown, markdown);
+  }
   return p;
+}
+
+/** Ids of the JSON reports in outDir, oldest first. */
+function listReportIds(outDir: string): string[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(outDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return names.flatMap((n) => REPORT_RE.exec(n)?.slice(1, 2) ?? []).sort(compareIds);
 }
 
 /** Orders ids by time, then by their `_N` suffix (the first of a second has none). */
@@ -61,14 +88,7 @@ function compareIds(a: string, b: string): number {
  * first; the newest one invalid: E_USAGE naming the file and the field.
  */
 export function readLatestReport(outDir: string): { report: BenchReport; file: string } {
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(outDir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const ids = names.flatMap((n) => REPORT_RE.exec(n)?.slice(1, 2) ?? []).sort(compareIds);
-  const id = ids[ids.length - 1];
+  const id = listReportIds(outDir).at(-1);
   if (id === undefined) {
     throw new CacheError(ErrorCodes.USAGE, `no benchmark report in ${outDir} to re-render; run cache-manager bench first`);
   }

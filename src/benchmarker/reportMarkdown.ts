@@ -56,7 +56,7 @@ export function renderBenchMarkdown(r: BenchReport): string {
   out.push(`${r.createdAt}${r.git.commit ? ` · commit ${r.git.commit.slice(0, 12)}` : ''}${r.git.branch ? ` on ${r.git.branch}` : ''}${modes.length ? ` · ${modes.join(', ')}` : ''}`, '');
 
   out.push('## Executive Summary', '');
-  out.push(`**Grade: ${r.grade.letter}** (score ${r.grade.score}/100) · ${r.suites.length} suite(s): ${nErr} failed to run, ${nFail} failing check(s), ${nWarn} warning(s) · exit code ${r.exitCode}${!r.mode.ci && nFail > 0 ? ' (1 with --ci)' : ''}`);
+  out.push(`${r.grade.letter === null ? '**No grade**: nothing to judge against (no baseline, no target)' : `**Grade: ${r.grade.letter}** (score ${r.grade.score}/100)`} · ${r.suites.length} suite(s): ${nErr} failed to run, ${nFail} failing check(s), ${nWarn} warning(s) · exit code ${r.exitCode}${!r.mode.ci && nFail > 0 ? ' (1 with --ci)' : ''}`);
   if (r.cache.totals) {
     const t = r.cache.totals;
     out.push(`Cache: hit rate ${t.hitRate === null ? '–' : fmtPct(t.hitRate * 100)}, ${t.misses} miss(es), ${fmtMB(t.bytesDownloaded)} downloaded, ${fmtMB(t.bytesAvoided)} avoided, ${fmtMs(t.timeSavedMs)} saved.`);

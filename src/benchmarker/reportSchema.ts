@@ -83,9 +83,10 @@ export const benchReportSchema = z
     mode: z.strictObject({ quick: z.boolean(), ci: z.boolean(), memoryFocus: z.boolean(), updateBaseline: z.boolean() }),
     git,
     machine,
+    overall_score: z.number().min(0).max(100).nullable(),
     grade: z.strictObject({
-      letter: z.enum(['A', 'B', 'C', 'D', 'F']),
-      score: z.number().min(0).max(100),
+      letter: z.enum(['A', 'B', 'C', 'D', 'F']).nullable(),
+      score: z.number().min(0).max(100).nullable(),
       rule: z.string().min(1),
       deductions: z.array(z.strictObject({ points: nn, reason: z.string() })),
     }),
@@ -140,9 +141,17 @@ export const benchReportJsonSchema: Record<string, unknown> = z.toJSONSchema(ben
   target: 'draft-2020-12',
 }) as Record<string, unknown>;
 
-/** Validates untrusted JSON as a report; the error names the first bad field. */
+/**
+ * Validates untrusted JSON as a report; the error names the first bad field. A report written before
+ * `overall_score` existed is read with it taken from its grade.
+ */
 export function parseBenchReport(json: unknown): { ok: true; report: BenchReport } | { ok: false; problem: string } {
-  const r = benchReportSchema.safeParse(json);
+  let input = json;
+  if (input !== null && typeof input === 'object' && !Array.isArray(input) && !('overall_score' in input)) {
+    const grade = (input as { grade?: { score?: unknown } }).grade;
+    input = { ...input, overall_score: typeof grade?.score === 'number' ? grade.score : null };
+  }
+  const r = benchReportSchema.safeParse(input);
   if (r.success) return { ok: true, report: r.data };
   const issue = r.error.issues[0];
   return { ok: false, problem: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };

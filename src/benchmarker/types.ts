@@ -137,8 +137,10 @@ export interface GradeDeduction {
 }
 
 export interface Grade {
-  letter: 'A' | 'B' | 'C' | 'D' | 'F';
-  score: number;
+  /** Null ("no grade") when nothing was judged: no suite failed, none had a baseline or a target. */
+  letter: 'A' | 'B' | 'C' | 'D' | 'F' | null;
+  /** 0–100; null exactly when letter is null. */
+  score: number | null;
   /** The rule, in words, as printed in the report. */
   rule: string;
   deductions: GradeDeduction[];
@@ -190,6 +192,8 @@ export interface BenchReport {
   mode: { quick: boolean; ci: boolean; memoryFocus: boolean; updateBaseline: boolean };
   git: GitFacts;
   machine: MachineFacts;
+  /** grade.score at the top level, where the old benchmarker's `jq .overall_score` reads it; null without a grade. */
+  overall_score: number | null;
   grade: Grade;
   /** 0 ok; 1 when a suite failed to run, or in --ci when a check failed. */
   exitCode: number;

@@ -211,7 +211,13 @@ const benchSuiteSchema = z
 
 const benchmarkSchema = z
   .strictObject({
-    suites: withoutReservedKeys(z.record(nameKey('suite name'), benchSuiteSchema).describe('Suites by name.')).optional(),
+    suites: withoutReservedKeys(
+      z
+        .record(nameKey('suite name'), benchSuiteSchema)
+        .describe(
+          "Suites by name. Default: a Vocorize checkout's test scripts found where bench runs (test-unit.sh, test-integration.sh, test.sh, or under scripts/) as unit (target 10s), integration (30s) and all.",
+        ),
+    ).optional(),
   })
   .describe('The benchmarker.');
 

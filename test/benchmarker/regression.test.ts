@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareToBaseline, exitCodeFor, gradeRun, suiteVerdict, type BaselineBand } from '../../src/benchmarker/regression.js';
+import { compareToBaseline, exitCodeFor, gradeLabel, gradeRun, suiteVerdict, type BaselineBand } from '../../src/benchmarker/regression.js';
 import type { Comparison, Verdict } from '../../src/benchmarker/types.js';
 
 const band = (median: number, min = median, max = median): BaselineBand => ({ median, min, max });
@@ -77,6 +77,20 @@ describe('gradeRun', () => {
     expect(g.score).toBe(score);
     expect(g.rule).toMatch(/A = 90\+/);
     expect(100 - g.deductions.reduce((a, d) => a + d.points, 0)).toBe(score);
+  });
+
+  it('nothing judged (every check new, no suite failed): no grade, even with a low hit rate', () => {
+    const g = gradeRun({ suites: [suite('a', 'new'), suite('b', 'new', 'pass')], memoryFocus: false, hitRate: 0.1 });
+    expect(g).toMatchObject({ letter: null, score: null, deductions: [] });
+    expect(gradeLabel(g)).toBe('no grade');
+    expect(g.rule).toMatch(/otherwise the run has no grade/);
+  });
+
+  it('judged decides over the verdicts: a suite within its target is judged though its verdict is new', () => {
+    const g = gradeRun({ suites: [{ ...suite('a', 'new'), judged: true }], memoryFocus: false, hitRate: null });
+    expect(gradeLabel(g)).toBe('A (100/100)');
+    const m = gradeRun({ suites: [suite('a', 'new', 'pass')], memoryFocus: true, hitRate: null });
+    expect(m.letter).toBe('A');
   });
 });
 

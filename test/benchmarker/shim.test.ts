@@ -47,6 +47,8 @@ describe('scripts/performance-measurement.sh', () => {
     const ci = await run(['--ci', '--report-only', '--suite', 'unit=npm run test:unit']);
     expect(ci.code).toBe(1);
     expect(JSON.parse(ci.stdout)).toEqual(['bench', '--ci', '--report-only', '--suite', 'unit=npm run test:unit']);
+    const readOnly = await run(['--compare-baseline', '--baseline-check', '--status']);
+    expect(JSON.parse(readOnly.stdout)).toEqual(['bench', '--compare-baseline', '--baseline-check', '--status']);
     expect(JSON.parse((await run(['help'])).stdout)).toEqual(['bench', '--help']);
     expect(JSON.parse((await run([])).stdout)).toEqual(['bench']);
   });

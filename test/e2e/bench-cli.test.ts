@@ -105,6 +105,48 @@ describe('cache-manager bench', () => {
       timeout: 30_000,
     });
     expect(r.status, r.stderr).toBe(0);
-    for (const flag of ['--suite', '--quick', '--ci', '--update-baseline', '--report-only', '--memory-focus']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--suite', '--quick', '--ci', '--update-baseline', '--report-only', '--memory-focus', '--compare-baseline', '--baseline-check', '--status']) {
+      expect(r.stdout).toContain(flag);
+    }
+  });
+
+  it("in a Vocorize checkout with no suites configured: runs its scripts, --json has overall_score on top; the read-only flags", async ({ fileSb: sb }) => {
+    const checkout = path.join(sb.root, 'vocorize-checkout');
+    fs.mkdirSync(path.join(checkout, 'scripts'), { recursive: true });
+    fs.writeFileSync(path.join(checkout, 'test-unit.sh'), '#!/usr/bin/env bash\nsleep 0.1\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(checkout, 'scripts', 'test-integration.sh'), '#!/usr/bin/env bash\ntrue\n', { mode: 0o755 });
+    const cli = (args: string[]): { code: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [CLI, '--json', 'bench', ...args], { cwd: checkout, env: sb.env, encoding: 'utf8', timeout: 60_000 });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+
+    // Nothing to compare with yet: --baseline-check exits 1 naming the missing file.
+    const noBase = cli(['--baseline-check']);
+    expect(noBase.code, noBase.stderr).toBe(1);
+    expect(JSON.parse(noBase.stdout)).toMatchObject({ ok: false, problems: [expect.stringMatching(/performance_baseline\.json does not exist/)] });
+
+    const run = cli(['--quick', '--update-baseline']);
+    expect(run.code, run.stderr).toBe(0);
+    const res = JSON.parse(run.stdout) as { overall_score: number | null; grade: string | null; report: { suites: Array<{ name: string; targetMs: number | null }> } };
+    expect(res.report.suites.map((s) => [s.name, s.targetMs])).toEqual([['unit', 10_000], ['integration', 30_000]]);
+    expect(typeof res.overall_score).toBe('number');
+    expect(res.grade).toMatch(/^[A-F]$/);
+    const perf = path.join(checkout, 'performance-reports');
+    expect(JSON.parse(fs.readFileSync(path.join(perf, 'latest.json'), 'utf8'))).toMatchObject({ overall_score: res.overall_score });
+    expect(fs.existsSync(path.join(perf, 'latest.md'))).toBe(true);
+
+    const check = cli(['--baseline-check']);
+    expect(check.code, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, format: 'current' });
+
+    const cmp = cli(['--compare-baseline']);
+    expect(cmp.code, cmp.stderr).toBe(0);
+    expect(JSON.parse(cmp.stdout)).toMatchObject({ overall_score: expect.any(Number), suites: [{ name: 'unit' }, { name: 'integration' }] });
+
+    const status = cli(['--status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ baseline: { present: true }, lastRun: { grade: res.grade }, runs: [expect.anything()] });
+
+    expect(cli(['--status', '--compare-baseline']).code).toBe(2);
   });
 });
