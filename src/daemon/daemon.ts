@@ -58,6 +58,10 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     origins: opts.origins,
     role: 'daemon',
     requestShutdown: () => void daemon?.close('shutdown requested over the socket'),
+    requestRestart: (reason) => {
+      wantsRestart = true;
+      void daemon?.close(reason);
+    },
   });
   const { state, handlers } = core;
   const tListen = performance.now();

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { createRecorder } from '../accounting/recorder.js';
-import { openCache } from '../cache/openCache.js';
+import { openCache, type IndexHealthReport } from '../cache/openCache.js';
 import type { OpenedCache } from '../cache/maintenanceApi.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { isCorruptionError } from '../db/indexHealth.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
@@ -26,6 +27,11 @@ export interface CoreOptions {
   role: 'daemon' | 'cli';
   /** Called when a client asks the daemon to stop. */
   requestShutdown?: () => void;
+  /**
+   * Called once when the index (or accounting.db) turns out damaged at run time: the process should
+   * stop and be started again (exit 75), and the start-up path rebuilds what is damaged.
+   */
+  requestRestart?: (reason: string) => void;
 }
 
 /**
@@ -55,7 +61,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     role: opts.role,
   });
 
-  let cache: OpenedCache;
+  let cache: OpenedCache & IndexHealthReport;
   try {
     cache = openCache({
       cacheDir: config.cacheDir,
@@ -117,7 +123,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     socketPath: config.socketPath,
     requestShutdown: opts.requestShutdown ?? (() => undefined),
   };
-  const handlers = createHandlers(state);
+  const handlers = guardIndex(createHandlers(state), cache, logger, opts);
   let closed = false;
 
   return {
@@ -135,11 +141,62 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
       closed = true;
       shutdown.abort();
       try {
-        recorder.close();
+        try {
+          recorder.close();
+        } catch (err) {
+          // Damaged accounting must not keep the index open or the lock held.
+          logger.error({ err }, 'could not write the last accounting events');
+        }
         cache.close();
       } finally {
         lock.release();
       }
+    },
+  };
+}
+
+type Handlers = ReturnType<typeof createHandlers>;
+
+/**
+ * The handlers, with two duties around the index:
+ *  - `status` also says when the index was rebuilt or accounting.db recreated since this process
+ *    opened the cache (`index`, `accountingReset`);
+ *  - a request failing because the index or accounting.db is damaged (SQLITE_CORRUPT/NOTADB) is
+ *    logged, answered E_INDEX retryable, and the process asked to restart (once), so that the
+ *    start-up path moves the damaged file aside and rebuilds. Without a restart hook (CLI direct
+ *    mode) the error is only reported.
+ */
+function guardIndex(handlers: Handlers, cache: IndexHealthReport, logger: Logger, opts: CoreOptions): Handlers {
+  let restarting = false;
+  const onCorrupt = (method: string, err: unknown): never => {
+    logger.error({ err, method }, 'index database damaged: restarting to rebuild it');
+    if (!restarting && opts.requestRestart) {
+      restarting = true;
+      setImmediate(() => opts.requestRestart?.('index database damaged'));
+    }
+    throw new CacheError(
+      ErrorCodes.INDEX,
+      opts.requestRestart
+        ? 'the cache index is damaged; the daemon is restarting to rebuild it from the store: retry in a moment'
+        : 'the cache index is damaged; the next start of the daemon rebuilds it from the store: retry',
+      { retryable: true, cause: err },
+    );
+  };
+  return {
+    handle(method, params, ctx) {
+      return handlers.handle(method, params, ctx).then(
+        (result) => {
+          if (method !== 'status') return result;
+          const extra: Record<string, unknown> = {};
+          if (cache.indexRebuild) {
+            const r = cache.indexRebuild;
+            extra.index = { rebuiltAt: r.rebuiltAt, reason: r.reason, movedAside: r.movedAside, models: r.models, files: r.files, damaged: r.damaged };
+          }
+          if (cache.accountingReset) extra.accountingReset = { at: cache.accountingReset.at, movedAside: cache.accountingReset.movedAside };
+          return Object.keys(extra).length === 0 ? result : { ...result, ...extra };
+        },
+        (err: unknown) => (isCorruptionError(err) ? onCorrupt(method, err) : Promise.reject(err)),
+      );
     },
   };
 }
