@@ -106,6 +106,11 @@ export interface StatusResult {
    * re-fetch only their missing files on the next get).
    */
   index?: { rebuiltAt: number; reason: string; movedAside: string[]; models: number; files: number; damaged: number };
+  /**
+   * Present when the index cannot be read right now (SQLite says it is damaged): the answer comes from
+   * memory (request counts 0, lastVerify null) and the daemon is restarting to rebuild the index.
+   */
+  indexDamaged?: string;
   /** Present when this daemon found accounting.db damaged at start and recreated it empty (history lost). */
   accountingReset?: { at: number; movedAside: string[] };
 }

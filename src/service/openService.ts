@@ -7,6 +7,7 @@ import { isCorruptionError } from '../db/indexHealth.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { createDownloader, statfsFreeBytes } from '../origin/fetchModel.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
+import type { ResultOf } from '../ipc/protocol.js';
 import type { Origin } from '../origin/types.js';
 import { acquireCacheLock } from './cacheLock.js';
 import { faultPoint } from '../faults.js';
@@ -123,7 +124,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     socketPath: config.socketPath,
     requestShutdown: opts.requestShutdown ?? (() => undefined),
   };
-  const handlers = guardIndex(createHandlers(state), cache, logger, opts);
+  const handlers = guardIndex(createHandlers(state), state, cache, logger, opts);
   let closed = false;
 
   return {
@@ -166,14 +167,23 @@ type Handlers = ReturnType<typeof createHandlers>;
  *    start-up path moves the damaged file aside and rebuilds. Without a restart hook (CLI direct
  *    mode) the error is only reported.
  */
-function guardIndex(handlers: Handlers, cache: IndexHealthReport, logger: Logger, opts: CoreOptions): Handlers {
+function guardIndex(
+  handlers: Handlers,
+  state: DaemonState,
+  cache: IndexHealthReport,
+  logger: Logger,
+  opts: CoreOptions,
+): Handlers {
   let restarting = false;
-  const onCorrupt = (method: string, err: unknown): never => {
+  const restart = (method: string, err: unknown): void => {
     logger.error({ err, method }, 'index database damaged: restarting to rebuild it');
     if (!restarting && opts.requestRestart) {
       restarting = true;
       setImmediate(() => opts.requestRestart?.('index database damaged'));
     }
+  };
+  const onCorrupt = (method: string, err: unknown): never => {
+    restart(method, err);
     throw new CacheError(
       ErrorCodes.INDEX,
       opts.requestRestart
@@ -195,9 +205,45 @@ function guardIndex(handlers: Handlers, cache: IndexHealthReport, logger: Logger
           if (cache.accountingReset) extra.accountingReset = { at: cache.accountingReset.at, movedAside: cache.accountingReset.movedAside };
           return Object.keys(extra).length === 0 ? result : { ...result, ...extra };
         },
-        (err: unknown) => (isCorruptionError(err) ? onCorrupt(method, err) : Promise.reject(err)),
+        (err: unknown) => {
+          if (!isCorruptionError(err)) return Promise.reject(err);
+          // status still answers (from memory), so that `daemon stop` and probes work on a damaged index.
+          if (method === 'status') {
+            restart(method, err);
+            return degradedStatus(state, (err as Error).message) as ResultOf<typeof method>;
+          }
+          return onCorrupt(method, err);
+        },
       );
     },
+  };
+}
+
+/** The status answer from memory alone, for an index that cannot be read: no request counts, no last verify. */
+function degradedStatus(state: DaemonState, why: string): ResultOf<'status'> {
+  const t = state.cache.totals();
+  const cfg = state.config();
+  return {
+    daemon: { running: true, pid: process.pid, version: state.version, socket: state.socketPath, uptimeMs: state.clock() - state.startedAt },
+    cacheDir: cfg.cacheDir,
+    usedBytes: t.usedBytes,
+    reservedBytes: t.reservedBytes,
+    limitBytes: t.limitBytes,
+    lowWatermark: t.lowWatermark,
+    models: t.models,
+    blobs: t.blobs,
+    pinned: t.pinned,
+    damaged: t.damaged,
+    leases: state.leases.count(),
+    downloadsInFlight: state.service.inFlight(),
+    offline: cfg.offline,
+    origins: cfg.origins.map((o) => (o.type === 'huggingface' ? `huggingface ${o.endpoint}` : `directory ${o.path}`)),
+    hits: 0,
+    misses: 0,
+    errors: 0,
+    hitRate: null,
+    lastVerify: null,
+    indexDamaged: why,
   };
 }
 

@@ -91,7 +91,15 @@ describe('index.db destroyed while the daemon is stopped', () => {
   it('truncated: moved aside, rebuilt from the store, every model served with zero downloads', async () => {
     const commits = await cacheAll();
     const db = path.join(v1(sb), 'index.db');
-    fs.truncateSync(db, Math.floor(fs.statSync(db).size / 3));
+    fs.truncateSync(db, 4096);
+    // Another writer commits (a WAL frame of page 1): the daemon's cached pages are stale, so it reads the file.
+    const other = new Database(db);
+    try {
+      other.pragma('busy_timeout = 5000');
+      other.pragma(`user_version = ${other.pragma('user_version', { simple: true }) as number}`);
+    } finally {
+      other.close();
+    }
     const s = await assertServedWithoutDownloads(commits, true);
     expect(s.index!.movedAside.length).toBeGreaterThan(0);
     expect(brokenFiles('index.db').length).toBeGreaterThan(0);
@@ -161,26 +169,64 @@ describe('accounting.db', () => {
 });
 
 describe('index.db destroyed while the daemon runs', () => {
-  it('a request reading it gets E_INDEX (retryable), the daemon exits to be restarted, the next start rebuilds', async () => {
+  /** Caches every model through a running daemon, then truncates its (checkpointed) index behind it. */
+  async function damageUnderDaemon(): Promise<{ commits: Map<string, string>; pid: number }> {
     const commits = new Map<string, string>();
     for (const m of MODELS) commits.set(m, (await getJson(sb, m)).commit);
-    const pid = daemonPid(sb.cacheDir);
+    const pid = daemonPid(sb.cacheDir)!;
     expect(pid).not.toBeNull();
+    // optimize checkpoints the WAL into index.db: from now on the daemon reads pages from index.db itself.
+    expect((await sb.cli(['--json', 'optimize'])).code).toBe(0);
     const db = path.join(v1(sb), 'index.db');
-    fs.truncateSync(db, 0);
-    // status through the running daemon: either it still answers from memory, or it fails with E_INDEX.
+    fs.truncateSync(db, 4096);
+    // Another writer commits (a WAL frame of page 1): the daemon's cached pages are stale, so it reads the file.
+    const other = new Database(db);
+    try {
+      other.pragma('busy_timeout = 5000');
+      other.pragma(`user_version = ${other.pragma('user_version', { simple: true }) as number}`);
+    } finally {
+      other.close();
+    }
+    return { commits, pid };
+  }
+
+  const gone = (pid: number) => () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+
+  it('a request reading the index gets E_INDEX (retryable), the daemon exits to be restarted, the next start rebuilds', async () => {
+    const { commits, pid } = await damageUnderDaemon();
+    const verify = await sb.cli(['--json', '--no-autostart', 'verify']);
+    expect(verify.code).not.toBe(0);
+    expect(verify.json<{ error: { code: string; retryable: boolean } }>().error).toMatchObject({ code: 'E_INDEX', retryable: true });
+    await waitFor(gone(pid), 15_000, 'the daemon to exit for a restart');
+    expect(fs.readFileSync(path.join(sb.root, 'daemon.log'), 'utf8')).toContain('index database damaged');
+    await assertServedWithoutDownloads(commits, true);
+  }, 90_000);
+
+  it('status answers from memory and says the index is damaged; daemon stop stops it; the next start rebuilds', async () => {
+    const { commits, pid } = await damageUnderDaemon();
     const status = await sb.cli(['--json', '--no-autostart', 'status']);
-    if (status.code !== 0) expect(status.stderr + status.stdout).toMatch(/E_INDEX|damaged/);
+    expect(status.code, status.stderr).toBe(0);
+    const s = status.json<StatusJson & { indexDamaged?: string }>();
+    expect(s.indexDamaged).toBeTruthy();
+    expect(s.models).toBe(MODELS.length);
     const stop = await sb.cli(['daemon', 'stop']);
     expect(stop.code, stop.stderr).toBe(0);
-    await waitFor(() => {
-      try {
-        process.kill(pid!, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 15_000, 'the old daemon to exit');
+    await waitFor(gone(pid), 15_000, 'the daemon to stop');
+    await assertServedWithoutDownloads(commits, true);
+  }, 90_000);
+
+  it('daemon stop alone stops it; the next start rebuilds', async () => {
+    const { commits, pid } = await damageUnderDaemon();
+    const stop = await sb.cli(['daemon', 'stop']);
+    expect(stop.code, stop.stderr).toBe(0);
+    await waitFor(gone(pid), 15_000, 'the daemon to stop');
     await assertServedWithoutDownloads(commits, true);
   }, 90_000);
 });

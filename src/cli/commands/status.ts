@@ -27,6 +27,7 @@ export function renderStatus(d: ResultOf<'status'>, now = Date.now()): string {
     `Models: ${d.models} (${d.pinned} pinned, ${d.damaged} damaged, ${d.leases} leases held, ${d.downloadsInFlight} downloading)`,
     `Integrity: ${integrity}`,
     ...(d.index ? [`Index: rebuilt from the store ${ago(d.index.rebuiltAt, now)} (${d.index.reason}): ${d.index.models} models, ${d.index.files} files, ${d.index.damaged} damaged`] : []),
+    ...(d.indexDamaged ? [`Index: DAMAGED (${d.indexDamaged}): the daemon is restarting to rebuild it from the store`] : []),
     ...(d.accountingReset ? [`Accounting: accounting.db was damaged and recreated ${ago(d.accountingReset.at, now)}: request history before then is lost`] : []),
     `Issues: ${issues.length === 0 ? 'none' : issues.join('; ')}`,
     `Daemon: ${d.daemon.running ? `running, pid ${d.daemon.pid}, up ${duration(d.daemon.uptimeMs)}, v${d.daemon.version}` : 'not running (direct read of the index)'}`,
