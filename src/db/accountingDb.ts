@@ -1,5 +1,4 @@
-import type Database from 'better-sqlite3';
-import BetterSqlite from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { moveDbAside, probeDb } from './indexHealth.js';
 
 /**
@@ -93,7 +92,7 @@ export function attachAccounting(db: Database.Database, accountingPath: string, 
 }
 
 function createSchema(accountingPath: string): void {
-  const a = new BetterSqlite(accountingPath);
+  const a = new Database(accountingPath);
   try {
     a.pragma('busy_timeout = 5000');
     a.pragma('journal_mode = WAL');

@@ -176,7 +176,10 @@ function guardIndex(
 ): Handlers {
   let restarting = false;
   const restart = (method: string, err: unknown): void => {
-    logger.error({ err, method }, 'index database damaged: restarting to rebuild it');
+    logger.error(
+      { err, method },
+      opts.requestRestart ? 'index database damaged: restarting to rebuild it' : 'index database damaged: the next start rebuilds it',
+    );
     if (!restarting && opts.requestRestart) {
       restarting = true;
       setImmediate(() => opts.requestRestart?.('index database damaged'));
