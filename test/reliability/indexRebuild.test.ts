@@ -91,15 +91,7 @@ describe('index.db destroyed while the daemon is stopped', () => {
   it('truncated: moved aside, rebuilt from the store, every model served with zero downloads', async () => {
     const commits = await cacheAll();
     const db = path.join(v1(sb), 'index.db');
-    fs.truncateSync(db, 4096);
-    // Another writer commits (a WAL frame of page 1): the daemon's cached pages are stale, so it reads the file.
-    const other = new Database(db);
-    try {
-      other.pragma('busy_timeout = 5000');
-      other.pragma(`user_version = ${other.pragma('user_version', { simple: true }) as number}`);
-    } finally {
-      other.close();
-    }
+    fs.truncateSync(db, Math.floor(fs.statSync(db).size / 3));
     const s = await assertServedWithoutDownloads(commits, true);
     expect(s.index!.movedAside.length).toBeGreaterThan(0);
     expect(brokenFiles('index.db').length).toBeGreaterThan(0);
