@@ -1,4 +1,7 @@
+import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
+import { attachAccounting, type AccountingOpen } from '../db/accountingDb.js';
+import { moveDbAside, probeIndex } from '../db/indexHealth.js';
 import { openIndex } from '../db/openIndex.js';
 import { createReservations } from '../lru/reservations.js';
 import { blobPath, ensureLayout, layoutFor } from '../store/layout.js';
@@ -12,6 +15,7 @@ import { createIndexRepos } from './indexRepos.js';
 import { createMaintenanceLog } from './maintenanceLog.js';
 import type { OpenedCache, RecoveryReport } from './maintenanceApi.js';
 import { createModelTable } from './modelTable.js';
+import { rebuildIndex, storeHasSnapshots, type IndexRebuildReport } from './rebuildIndex.js';
 import { recover } from './recover.js';
 import { createSnapshotTrust } from './snapshotTrust.js';
 import { sweepTmpDir } from './sweepTmp.js';
@@ -36,19 +40,71 @@ export interface OpenCacheOptions {
   onStage?: OnStage;
 }
 
+/** How the databases were found at open: what was rebuilt or recreated. */
+export interface IndexHealthReport {
+  /** Set when index.db was missing, unreadable or of an unknown schema and was rebuilt from the store. */
+  indexRebuild: IndexRebuildReport | null;
+  /** Set when accounting.db was damaged and recreated empty (its history is lost). */
+  accountingReset: (AccountingOpen & { at: number }) | null;
+}
+
+/** `v1/accounting.db`, next to the index. */
+export const accountingPathOf = (layout: { v1: string }): string => path.join(layout.v1, 'accounting.db');
+
 /**
- * Opens the cache at `cacheDir`: creates the layout, opens the index, recovers from a crash using the
- * index only (leftover admissions, unreferenced blobs, tmp/), and loads refs and models into memory so
- * lookups do no I/O. One instance per cache dir per process. This function only composes the parts.
+ * Opens the cache at `cacheDir`: creates the layout, opens the index (rebuilding it from the store when
+ * it is missing, damaged or of an unknown schema: rebuildIndex.ts), attaches accounting.db, recovers
+ * from a crash using the index only (leftover admissions, unreferenced blobs, tmp/), and loads refs
+ * and models into memory so lookups do no I/O. One instance per cache dir per process. This function
+ * only composes the parts.
  */
-export function openCache(opts: OpenCacheOptions): OpenedCache {
+export function openCache(opts: OpenCacheOptions): OpenedCache & IndexHealthReport {
   const clock = opts.clock ?? Date.now;
   const log = opts.logger ?? NOOP_LOGGER;
   const limits: Limits = { limitBytes: opts.limitBytes, lowWatermark: opts.lowWatermark };
   const layout = layoutFor(opts.cacheDir);
   ensureLayout(layout);
+  const health = probeIndex(layout.db);
+  let rebuildReason: string | null = null;
+  let movedAside: string[] = [];
+  if (health.state === 'broken') {
+    rebuildReason = health.reason;
+    movedAside = moveDbAside(layout.db, clock());
+  } else if (health.state === 'missing') {
+    // A -wal/-shm left without its database would be replayed onto the new file.
+    movedAside = moveDbAside(layout.db, clock());
+    if (storeHasSnapshots(layout)) rebuildReason = 'index missing';
+  } else if (health.state === 'new' && storeHasSnapshots(layout)) {
+    rebuildReason = 'index empty';
+  }
   const db = openIndex(layout.db);
+  let accountingReset: IndexHealthReport['accountingReset'] = null;
+  try {
+    const acct = attachAccounting(db, accountingPathOf(layout), clock());
+    if (acct.reason !== null) {
+      accountingReset = { ...acct, at: clock() };
+      log.warn('accounting database damaged: moved aside and recreated empty (request history lost)', {
+        reason: acct.reason,
+        movedAside: acct.movedAside,
+      });
+    }
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const repos = createIndexRepos(db);
+  let indexRebuild: IndexRebuildReport | null = null;
+  if (rebuildReason !== null) {
+    try {
+      indexRebuild = rebuildIndex(layout, repos, { now: clock(), reason: rebuildReason, movedAside }, log);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    log.warn('index rebuilt from the store (branch refs and pins are not on disk: branches re-resolve)', {
+      ...indexRebuild,
+    });
+  }
 
   let closed = false;
   const isClosed = () => closed;
@@ -103,6 +159,8 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     layout,
     db,
     recovery,
+    indexRebuild,
+    accountingReset,
 
     getRef: table.getRef,
     putRef: table.putRef,
@@ -151,7 +209,12 @@ export function openCache(opts: OpenCacheOptions): OpenedCache {
     flush: touches.flush,
     close() {
       if (closed) return;
-      touches.close();
+      try {
+        touches.close();
+      } catch (err) {
+        // A damaged index refuses the last touches; closing must still release everything.
+        log.error('could not write the last accesses to the index', { error: (err as Error).message });
+      }
       closed = true;
       db.close();
     },

@@ -82,6 +82,10 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     role: 'daemon',
     managedBy: opts.managedBy ?? null,
     requestShutdown: () => void daemon?.close('shutdown requested over the socket'),
+    requestRestart: (reason) => {
+      wantsRestart = true;
+      void daemon?.close(reason);
+    },
   });
   const { state, handlers } = core;
   const tListen = performance.now();

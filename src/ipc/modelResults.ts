@@ -100,6 +100,19 @@ export interface StatusResult {
   hitRate: number | null;
   /** The last verify run; null when the cache was never verified. */
   lastVerify: { ts: number; mode: 'full' | 'quick'; ok: boolean; corrupted: number; missing: number; orphans: number } | null;
+  /**
+   * Present when this daemon found index.db missing, damaged or of an unknown schema at start and rebuilt
+   * it from the store: when, why, where the broken file(s) went, and what was found (damaged models
+   * re-fetch only their missing files on the next get).
+   */
+  index?: { rebuiltAt: number; reason: string; movedAside: string[]; models: number; files: number; damaged: number };
+  /**
+   * Present when the index cannot be read right now (SQLite says it is damaged): the answer comes from
+   * memory (request counts 0, lastVerify null) and the daemon is restarting to rebuild the index.
+   */
+  indexDamaged?: string;
+  /** Present when this daemon found accounting.db damaged at start and recreated it empty (history lost). */
+  accountingReset?: { at: number; movedAside: string[] };
 }
 
 /** pin and unpin. */

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createAdmissions, type AdmissionOutcome, type AdmissionSource } from '../cache/admission.js';
 import type { OpenedCache } from '../cache/maintenanceApi.js';
+import { soleCachedModel } from '../cache/soleCachedModel.js';
 import type { ModelRecord, SnapshotFile } from '../cache/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import { storedSubfolder } from '../origin/fileFilter.js';
@@ -199,13 +200,23 @@ export function createModelService(deps: ModelServiceDeps) {
   /** The work a flight starts with: resolve the reference (remembering its commit) into what to admit. */
   async function prepare(ref: ModelRef, canon: string, ctx: GetContext): Promise<AdmissionSource> {
     if (deps.offline()) {
+      const cached = onlyCachedCommit(ref, canon, 'offline');
+      if (cached) return cached;
       throw new CacheError(
         ErrorCodes.OFFLINE,
         `offline: ${canon} is not fully cached (unset HF_HUB_OFFLINE / "offline" to fetch it)`,
       );
     }
     const signal = deps.shutdownSignal;
-    const { listing, origin } = await resolve(ref, signal);
+    let resolved: { listing: Listing; origin: Origin };
+    try {
+      resolved = await resolve(ref, signal);
+    } catch (err) {
+      const cached = onlyCachedCommit(ref, canon, 'no origin could resolve it');
+      if (cached) return cached;
+      throw err;
+    }
+    const { listing, origin } = resolved;
     cache.putRef({
       ref: canon,
       repo: ref.repo,
@@ -216,6 +227,28 @@ export function createModelService(deps: ModelServiceDeps) {
       resolvedAt: clock(),
     });
     return sourceOf(listing, origin, canon, ctx);
+  }
+
+  /**
+   * A branch whose ref is unknown (never resolved, or lost with a rebuilt index) while no origin can
+   * resolve it: the only ready commit cached for its repo and subfolder, if exactly one, is served. The
+   * ref is remembered as resolved at time 0, so the first hit with an origin back re-resolves it.
+   */
+  function onlyCachedCommit(ref: ModelRef, canon: string, why: string): AdmissionSource | null {
+    if (COMMIT_RE.test(ref.revision) || cache.getRef(canon)) return null;
+    const m = soleCachedModel(cache.list(), ref.repo, ref.subfolder);
+    if (!m) return null;
+    deps.logger?.warn({ ref: canon, commit: m.commit, why }, 'branch not resolvable: serving the only cached commit');
+    cache.putRef({ ref: canon, repo: ref.repo, revision: ref.revision, subfolder: ref.subfolder, commit: m.commit, origin: m.origin, resolvedAt: 0 });
+    return {
+      ref: canon,
+      repo: m.repo,
+      subfolder: m.subfolder,
+      commit: m.commit,
+      origin: m.origin,
+      files: [],
+      fetch: () => Promise.reject(new CacheError(ErrorCodes.INTERNAL, `${canon}: the cached commit ${m.commit} vanished`)),
+    };
   }
 
   /** The admission of a resolved listing: its files fetched through the downloader into the cache. */

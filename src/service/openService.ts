@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createRecorder } from '../accounting/recorder.js';
-import { openCache } from '../cache/openCache.js';
+import { openCache, type IndexHealthReport } from '../cache/openCache.js';
 import type { OpenedCache } from '../cache/maintenanceApi.js';
 import { cacheDirProblem, probeWritableDir } from '../config/cacheDirCheck.js';
 import { makeDirs } from '../config/makeDirs.js';
@@ -14,6 +14,7 @@ import { asCacheWriteError } from '../store/storeErrors.js';
 import { acquireCacheLock, type LockHolder } from '../db/cacheLock.js';
 import { faultPoint } from '../faults.js';
 import { createHandlers, type DaemonState } from './handlers.js';
+import { guardIndex } from './indexGuard.js';
 import { createLeases } from './leases.js';
 import type { Logger } from '../logger.js';
 import { createModelService } from './modelService.js';
@@ -32,6 +33,11 @@ export interface CoreOptions {
   managedBy?: LockHolder['managedBy'];
   /** Called when a client asks the daemon to stop. */
   requestShutdown?: () => void;
+  /**
+   * Called once when the index (or accounting.db) turns out damaged at run time: the process should
+   * stop and be started again (exit 75), and the start-up path rebuilds what is damaged.
+   */
+  requestRestart?: (reason: string) => void;
 }
 
 /**
@@ -62,7 +68,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     managedBy: opts.managedBy ?? null,
   });
 
-  let cache: OpenedCache;
+  let cache: OpenedCache & IndexHealthReport;
   try {
     cache = openCache({
       cacheDir: config.cacheDir,
@@ -124,7 +130,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     socketPath: config.socketPath,
     requestShutdown: opts.requestShutdown ?? (() => undefined),
   };
-  const handlers = createHandlers(state);
+  const handlers = guardIndex(createHandlers(state), state, cache, logger, opts);
   // A cache path or index that cannot be written fails any request with E_CACHE_READ_ONLY naming it.
   const layout = layoutFor(config.cacheDir);
   const handle = handlers.handle.bind(handlers);
@@ -149,7 +155,12 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
       closed = true;
       shutdown.abort();
       try {
-        recorder.close();
+        try {
+          recorder.close();
+        } catch (err) {
+          // Damaged accounting must not keep the index open or the lock held.
+          logger.error({ err }, 'could not write the last accounting events');
+        }
         cache.close();
       } finally {
         lock.release();

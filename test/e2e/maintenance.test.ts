@@ -198,6 +198,8 @@ describe('clean selectors and optimize rollup through the daemon', () => {
     expect((await s.cli(['daemon', 'stop'])).code).toBe(0);
     await waitFor(() => noDaemon(s.cacheDir), 10_000, 'the daemon to stop');
     const db = new Database(path.join(s.cacheDir, 'v1', 'index.db'));
+    // The accounting tables live in accounting.db, attached as the daemon attaches it.
+    db.prepare('ATTACH DATABASE ? AS acct').run(path.join(s.cacheDir, 'v1', 'accounting.db'));
     try {
       edit(db);
     } finally {
