@@ -7,7 +7,8 @@ import { asStoreError } from '../store/storeErrors.js';
 import { blobPath, modelKeyOf, snapshotDirName, type Layout } from '../store/layout.js';
 import { buildSnapshotTree } from '../store/snapshotTree.js';
 import type { BlobLedger } from './blobLedger.js';
-import type { CacheLogger, OnStage } from './cacheHooks.js';
+import type { Log } from '../logger.js';
+import type { OnStage } from './cacheHooks.js';
 import type { IndexRepos } from './indexRepos.js';
 import type { ModelTable } from './modelTable.js';
 import type { Touches } from './touches.js';
@@ -22,7 +23,7 @@ export interface AdmitDeps {
   /** tmp/ entries in use by this process; admit registers its temp trees here. */
   liveTemps: Set<string>;
   clock: () => number;
-  log: CacheLogger;
+  log: Log;
   onStage?: OnStage | undefined;
   assertOpen: () => void;
 }
@@ -170,7 +171,7 @@ export function createAdmit(deps: AdmitDeps): (req: AdmitRequest) => ModelRecord
     release();
     for (const f of req.files) ledger.unhold(f.blob);
     ledger.dropUnreferenced(freedCandidates);
-    log.debug('model admitted', { model: key, bytes: size, files: req.files.length });
+    log.debug({ model: key, bytes: size, files: req.files.length }, 'model admitted');
     return { ...rec };
   };
 

@@ -7,7 +7,7 @@ import { openBlobWriter } from '../store/blobWriter.js';
 import { blobPath, type Layout } from '../store/layout.js';
 import type { TreeFile } from '../store/snapshotTree.js';
 import type { BlobRef, BlobWriter, ExpectedContent, OpenWriterOptions } from '../store/types.js';
-import type { CacheLogger } from './cacheHooks.js';
+import type { Log } from '../logger.js';
 import { sizeOf, unlinkQuiet } from './fsQuiet.js';
 import type { BlobInfo } from './maintenanceApi.js';
 
@@ -64,7 +64,7 @@ export function createBlobLedger(opts: {
   files: FilesRepo;
   clock: () => number;
   holdMs: number;
-  log: CacheLogger;
+  log: Log;
   /** tmp/ entries in use by this process; writers add and remove their temp files. */
   liveTemps: Set<string>;
   markDamaged: (modelId: number) => void;
@@ -269,7 +269,7 @@ export function createBlobLedger(opts: {
       }
       holds.delete(sha256);
       for (const id of files.modelsOfBlob(sha256)) opts.markDamaged(id);
-      log.warn('blob quarantined', { blob: sha256, to: dest });
+      log.warn({ blob: sha256, to: dest }, 'blob quarantined');
       return dest;
     },
   };

@@ -1,11 +1,7 @@
-export interface CacheLogger {
-  info(msg: string, obj?: object): void;
-  warn(msg: string, obj?: object): void;
-  error(msg: string, obj?: object): void;
-  debug(msg: string, obj?: object): void;
-}
+import type { Log } from '../logger.js';
 
-export const NOOP_LOGGER: CacheLogger = { info() {}, warn() {}, error() {}, debug() {} };
+/** The cache logs through the one logger interface (pino's argument order); this one drops everything. */
+export const NOOP_LOGGER: Log = { info() {}, warn() {}, error() {}, debug() {} };
 
 /**
  * Points where a test (or tracer) may observe progress; the hook runs synchronously.

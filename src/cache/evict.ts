@@ -4,7 +4,8 @@ import { planEviction } from '../lru/planEviction.js';
 import { removeSnapshotTree } from '../store/snapshotTree.js';
 import type { Layout } from '../store/layout.js';
 import type { BlobLedger } from './blobLedger.js';
-import type { CacheLogger, OnStage } from './cacheHooks.js';
+import type { Log } from '../logger.js';
+import type { OnStage } from './cacheHooks.js';
 import type { IndexRepos } from './indexRepos.js';
 import type { ModelTable } from './modelTable.js';
 import type { Touches } from './touches.js';
@@ -37,7 +38,7 @@ export function createEviction(deps: {
   reservations: Reservations;
   limits: Limits;
   clock: () => number;
-  log: CacheLogger;
+  log: Log;
   onStage?: OnStage | undefined;
   assertOpen: () => void;
 }): Eviction {
@@ -70,11 +71,11 @@ export function createEviction(deps: {
     deps.touches.drop(modelId);
     deps.onStage?.('evict-indexed', m.key);
     const removed = removeSnapshotTree(deps.layout, dir, (abs, err) =>
-      log.warn('could not remove snapshot dir', { dir: abs, error: err.message }),
+      log.warn({ dir: abs, error: err.message }, 'could not remove snapshot dir'),
     );
     if (removed !== null) repos.admissions.remove(intent);
     const freed = ledger.dropUnreferenced(zero).bytes;
-    log.info('model evicted', { model: m.key, reason, bytes: freed });
+    log.info({ model: m.key, reason, bytes: freed }, 'model evicted');
     return freed;
   }
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ModelRow, ModelsRepo } from '../db/modelsRepo.js';
 import type { RefRow, RefsRepo } from '../db/refsRepo.js';
 import { modelKeyOf, type Layout } from '../store/layout.js';
-import type { CacheLogger } from './cacheHooks.js';
+import type { Log } from '../logger.js';
 import type { Lookup, ModelRecord, RefRecord } from './types.js';
 
 /**
@@ -38,7 +38,7 @@ export interface ModelTable {
   distrust(id: number): void;
 }
 
-export function createModelTable(layout: Layout, models: ModelsRepo, refsRepo: RefsRepo, log: CacheLogger): ModelTable {
+export function createModelTable(layout: Layout, models: ModelsRepo, refsRepo: RefsRepo, log: Log): ModelTable {
   const byId = new Map<number, ModelRecord>();
   const byKey = new Map<string, ModelRecord>();
   const dirs = new Map<number, string>();
@@ -189,7 +189,7 @@ export function createModelTable(layout: Layout, models: ModelsRepo, refsRepo: R
       if (!m || m.state === 'damaged') return;
       models.setState(id, 'damaged');
       m.state = 'damaged';
-      log.warn('model marked damaged', { model: m.key });
+      log.warn({ model: m.key }, 'model marked damaged');
     },
   };
 }

@@ -9,7 +9,8 @@ import { isFreshPartial } from '../store/partials.js';
 import { createAdmit } from './admit.js';
 import { createBlobLedger } from './blobLedger.js';
 import { createBlobScope } from './blobScope.js';
-import { NOOP_LOGGER, type CacheLogger, type OnStage } from './cacheHooks.js';
+import type { Log } from '../logger.js';
+import { NOOP_LOGGER, type OnStage } from './cacheHooks.js';
 import { createEviction, type Limits } from './evict.js';
 import { createIndexRepos } from './indexRepos.js';
 import { createMaintenanceLog } from './maintenanceLog.js';
@@ -27,7 +28,7 @@ export interface OpenCacheOptions {
   limitBytes: number;
   lowWatermark: number;
   clock?: () => number;
-  logger?: CacheLogger;
+  logger?: Log;
   /** Batched touch writes are flushed this long after the first unflushed touch (default 1000 ms). */
   touchFlushMs?: number;
   /**
@@ -83,10 +84,10 @@ export function openCache(opts: OpenCacheOptions): OpenedCache & IndexHealthRepo
     const acct = attachAccounting(db, accountingPathOf(layout), clock());
     if (acct.reason !== null) {
       accountingReset = { ...acct, at: clock() };
-      log.warn('accounting database damaged: moved aside and recreated empty (request history lost)', {
-        reason: acct.reason,
-        movedAside: acct.movedAside,
-      });
+      log.warn(
+        { reason: acct.reason, movedAside: acct.movedAside },
+        'accounting database damaged: moved aside and recreated empty (request history lost)',
+      );
     }
   } catch (err) {
     db.close();
@@ -101,9 +102,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache & IndexHealthRepo
       db.close();
       throw err;
     }
-    log.warn('index rebuilt from the store (branch refs and pins are not on disk: branches re-resolve)', {
-      ...indexRebuild,
-    });
+    log.warn({ ...indexRebuild }, 'index rebuilt from the store (branch refs and pins are not on disk: branches re-resolve)');
   }
 
   let closed = false;
@@ -152,7 +151,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache & IndexHealthRepo
     throw err;
   }
   if (recovery.admissions || recovery.blobsRemoved || recovery.tmpEntriesRemoved) {
-    log.info('cache recovered after an unclean stop', recovery);
+    log.info(recovery, 'cache recovered after an unclean stop');
   }
 
   return {
@@ -213,7 +212,7 @@ export function openCache(opts: OpenCacheOptions): OpenedCache & IndexHealthRepo
         touches.close();
       } catch (err) {
         // A damaged index refuses the last touches; closing must still release everything.
-        log.error('could not write the last accesses to the index', { error: (err as Error).message });
+        log.error({ error: (err as Error).message }, 'could not write the last accesses to the index');
       }
       closed = true;
       db.close();

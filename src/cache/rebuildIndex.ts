@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { blobPath, modelKeyOf, type Layout } from '../store/layout.js';
-import type { CacheLogger } from './cacheHooks.js';
+import type { Log } from '../logger.js';
 import type { IndexRepos } from './indexRepos.js';
 
 /** What a rebuild of the index from the store found. */
@@ -56,7 +56,7 @@ export function rebuildIndex(
   layout: Layout,
   repos: IndexRepos,
   info: { now: number; reason: string; movedAside: string[] },
-  log: CacheLogger,
+  log: Log,
 ): IndexRebuildReport {
   const rep: IndexRebuildReport = {
     rebuiltAt: info.now,
@@ -99,7 +99,7 @@ export function rebuildIndex(
           blob = candidate && candidate.size === st.size ? candidate : undefined;
         }
         if (!blob) {
-          log.warn('index rebuild: snapshot file matches no blob; its model will re-fetch it', { file: abs });
+          log.warn({ file: abs }, 'index rebuild: snapshot file matches no blob; its model will re-fetch it');
           damaged = true;
           continue;
         }

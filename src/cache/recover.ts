@@ -1,7 +1,7 @@
 import { blobPath, type Layout } from '../store/layout.js';
 import { isFreshPartial } from '../store/partials.js';
 import { removeSnapshotTree } from '../store/snapshotTree.js';
-import type { CacheLogger } from './cacheHooks.js';
+import type { Log } from '../logger.js';
 import { unlinkQuiet } from './fsQuiet.js';
 import type { IndexRepos } from './indexRepos.js';
 import type { RecoveryReport } from './maintenanceApi.js';
@@ -13,7 +13,7 @@ import { sweepTmpDir } from './sweepTmp.js';
  * removed; a ready model owning the dir may have been half-swapped and is marked damaged); every
  * unreferenced blob is deleted; tmp/ is emptied except for resumable partial downloads.
  */
-export function recover(layout: Layout, repos: IndexRepos, clock: () => number, log: CacheLogger): RecoveryReport {
+export function recover(layout: Layout, repos: IndexRepos, clock: () => number, log: Log): RecoveryReport {
   const rep: RecoveryReport = {
     admissions: 0,
     snapshotDirsRemoved: 0,
@@ -31,7 +31,7 @@ export function recover(layout: Layout, repos: IndexRepos, clock: () => number, 
       rep.modelsMarkedDamaged++;
     } else {
       const removed = removeSnapshotTree(layout, a.dir, (abs, err) =>
-        log.warn('could not remove snapshot dir', { dir: abs, error: err.message }),
+        log.warn({ dir: abs, error: err.message }, 'could not remove snapshot dir'),
       );
       if (removed) rep.snapshotDirsRemoved++;
     }

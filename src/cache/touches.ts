@@ -1,5 +1,5 @@
 import type { ModelsRepo } from '../db/modelsRepo.js';
-import type { CacheLogger } from './cacheHooks.js';
+import type { Log } from '../logger.js';
 import type { ModelTable } from './modelTable.js';
 
 /**
@@ -21,7 +21,7 @@ export function createTouches(opts: {
   models: ModelsRepo;
   flushMs: number;
   clock: () => number;
-  log: CacheLogger;
+  log: Log;
 }): Touches {
   const { table, models, clock, log } = opts;
   const pending = new Map<number, { id: number; lastAccess: number; hits: number }>();
@@ -39,7 +39,7 @@ export function createTouches(opts: {
     try {
       models.touchMany(batch);
     } catch (err) {
-      log.error('could not record accesses', { error: (err as Error).message, models: batch.length });
+      log.error({ error: (err as Error).message, models: batch.length }, 'could not record accesses');
     }
   }
 

@@ -76,12 +76,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
       lowWatermark: config.lowWatermark,
       clock,
       onStage: (stage, key) => faultPoint(stage, key),
-      logger: {
-        info: (m: string, o?: object) => logger.info(o ?? {}, m),
-        warn: (m: string, o?: object) => logger.warn(o ?? {}, m),
-        error: (m: string, o?: object) => logger.error(o ?? {}, m),
-        debug: (m: string, o?: object) => logger.debug(o ?? {}, m),
-      },
+      logger,
     });
   } catch (err) {
     lock.release();
