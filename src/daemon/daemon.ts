@@ -1,17 +1,17 @@
-import fs from 'node:fs';
 import { parseConfigText } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { ErrorCodes, toErrorShape, type ErrorShape } from '../errors.js';
+import { ErrorCodes, toErrorShape } from '../errors.js';
 import type { FlowLimits } from '../ipc/flowLimits.js';
-import { parseRequest, type Method, type RequestId } from '../ipc/protocol.js';
-import { createServer, type ServerConnection, type TransportServer } from '../ipc/transport.js';
+import { createServer, type TransportServer } from '../ipc/transport.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import { openCore } from '../service/openService.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { ManagedBy } from './commandLine.js';
 import { connectionCap, openFileLimit } from './fileLimit.js';
+import { startGuard } from './guard.js';
 import { startMetricsListener } from './metricsListener.js';
+import { createRequestDispatch, type InFlight } from './requestDispatch.js';
 import { watchConfigFile, watchSnapshots, type SnapshotWatcher } from './watcher.js';
 
 export { VERSION } from '../service/openService.js';
@@ -29,31 +29,6 @@ export interface DaemonOptions {
   limits?: Partial<FlowLimits>;
   /** Who started this daemon (its `--managed-by`), written to the lock holder json. */
   managedBy?: ManagedBy | null;
-}
-
-/** A request handed to the handlers and not answered yet. */
-interface InFlight {
-  conn: ServerConnection;
-  id: RequestId;
-  method: Method;
-  params: Record<string, unknown>;
-  t0: number;
-}
-
-const SHUTTING_DOWN: ErrorShape = {
-  code: ErrorCodes.SHUTTING_DOWN,
-  message: 'the daemon is shutting down; retry against the next daemon',
-  retryable: true,
-};
-
-/** `<dev>:<ino>` of a directory, or null when it is gone. */
-function dirIdentity(dir: string): string | null {
-  try {
-    const st = fs.statSync(dir);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return null;
-  }
 }
 
 export interface Daemon {
@@ -95,13 +70,6 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
 
-  /**
-   * Every request handed to the handlers until it is answered. Invariant: a request gets exactly one
-   * response: whoever removes it from this set (its handler settling, or shutdown) sends it.
-   */
-  const inflight = new Set<InFlight>();
-
-  /** The `get` accounting event of a request answered E_SHUTTING_DOWN (the model service records the rest). */
   const recordShutDown = (e: InFlight): void => {
     if (e.method !== 'get') return;
     const text = String(e.params.model);
@@ -123,10 +91,7 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     });
   };
 
-  const answerShuttingDown = (e: InFlight): void => {
-    e.conn.send('response', { id: e.id, error: SHUTTING_DOWN });
-    recordShutDown(e);
-  };
+  const dispatch = createRequestDispatch({ handle: (m, p, ctx) => handlers.handle(m, p, ctx), onShutDownAnswer: recordShutDown, logger });
 
   let server: TransportServer | null = null;
   try {
@@ -136,82 +101,27 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
       logger,
       limits: { maxConnections: connectionCap(openFileLimit()), ...opts.limits },
       holds: (conn) => state.leases.heldBy(conn.id) > 0,
-      onRequest: (raw, conn) => {
-        const req = parseRequest(raw);
-        if (!req.ok) {
-          conn.send('response', { id: req.id, error: req.error });
-          return;
-        }
-        const entry: InFlight = { conn, id: req.id, method: req.method, params: req.params as Record<string, unknown>, t0: performance.now() };
-        if (closing) {
-          answerShuttingDown(entry);
-          return;
-        }
-        inflight.add(entry);
-        handlers
-          .handle(req.method, req.params, {
-            connId: conn.id,
-            progress: (data) => {
-              if (inflight.has(entry)) conn.send('progress', { id: req.id, ...data });
-            },
-          })
-          .then(
-            (result) => {
-              if (inflight.delete(entry)) conn.send('response', { id: req.id, result });
-            },
-            (err) => {
-              if (!inflight.delete(entry)) return;
-              const shape = toErrorShape(err);
-              if (shape.code === ErrorCodes.INTERNAL) logger.error({ err, method: req.method }, 'request failed');
-              conn.send('response', { id: req.id, error: shape });
-            },
-          );
-      },
+      onRequest: (raw, conn) => dispatch.onRequest(raw, conn),
       onDisconnect: (conn) => {
         state.leases.releaseConnection(conn.id);
       },
     });
     const serving = server;
 
-    // The cache dir deleted or replaced behind the daemon (rm -rf to clear a cache): every path it would
-    // hand out is gone and its lock no longer guards the dir a new daemon would create. Stop; the next
-    // client's autostart (or launchd's KeepAlive) starts a daemon on a fresh layout. Checked on a timer
-    // with the socket file below (one stat each).
-    const anchor = dirIdentity(state.cache.layout.v1);
-    // The socket file removed or replaced (a cleanup script, `rm -rf run/`): clients could no longer
-    // reach the daemon although it runs. Listen again on the same path; never take a path someone
-    // else now serves or a file that is not a socket.
-    let socketState: 'ok' | 'restored' | 'occupied' = 'ok';
-    let checkingSocket = false;
-    const checkSocket = async (): Promise<void> => {
-      if (checkingSocket || closing) return;
-      checkingSocket = true;
-      try {
-        const found = await serving.checkSocketFile();
-        if (found === 'restored') {
-          logger.warn({ socket: initial.socketPath }, 'socket file removed or replaced behind the daemon: listening on it again');
-        } else if (found === 'occupied' && socketState !== 'occupied') {
-          logger.error({ socket: initial.socketPath }, 'socket path taken by something else (a file or another live socket): not replacing it');
-        }
-        socketState = found;
-      } catch (err) {
-        logger.error({ err: toErrorShape(err), socket: initial.socketPath }, 'socket file check failed');
-      } finally {
-        checkingSocket = false;
-      }
-    };
-    const guard = setInterval(() => {
-      if (closing) return;
-      if (dirIdentity(state.cache.layout.v1) !== anchor) {
-        logger.error({ cacheDir: initial.cacheDir }, 'cache directory removed or replaced behind the daemon: stopping');
-        wantsRestart = true;
-        void daemon?.close('cache directory removed');
-        return;
-      }
-      void checkSocket();
-    }, opts.dirCheckMs ?? 2_000);
-    guard.unref();
-    cleanups.push(() => clearInterval(guard));
+    cleanups.push(
+      startGuard({
+        cacheV1Dir: state.cache.layout.v1,
+        cacheDir: initial.cacheDir,
+        socketPath: initial.socketPath,
+        checkSocketFile: () => serving.checkSocketFile(),
+        onCacheDirGone: () => {
+          wantsRestart = true;
+          void daemon?.close('cache directory removed');
+        },
+        logger,
+        intervalMs: opts.dirCheckMs ?? 2_000,
+      }),
+    );
 
     const ttl = state.config().leaseTtlMs;
     const sweep = setInterval(() => state.leases.sweep(), Math.min(10_000, Math.max(250, ttl / 4)));
@@ -276,6 +186,7 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     close(reason = 'close') {
       if (closing) return closing;
       logger.info({ reason }, 'daemon stopping');
+      dispatch.refuseNew();
       closing = (async () => {
         for (const fn of cleanups.reverse()) {
           try {
@@ -290,10 +201,8 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
         // is answered E_SHUTTING_DOWN (retryable) and accounted, the socket stops accepting and ends each
         // connection after what was written to it, then the core aborts downloads and flushes accounting
         // (the events just recorded included) and closes the index.
-        const unanswered = [...inflight];
-        inflight.clear();
-        for (const e of unanswered) answerShuttingDown(e);
-        if (unanswered.length > 0) logger.info({ requests: unanswered.length }, 'requests in flight answered E_SHUTTING_DOWN');
+        const unanswered = dispatch.shutDown();
+        if (unanswered > 0) logger.info({ requests: unanswered }, 'requests in flight answered E_SHUTTING_DOWN');
         const socketClosed = listening.close();
         core.close();
         await socketClosed;

@@ -98,6 +98,10 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
  *   integrity failure starts the file again in a fresh writer.
  * - The first final failure aborts every other file; every uncommitted writer is aborted (its temp file
  *   removed), so nothing partial remains. Committed blobs stay in the store (unreferenced, collectable).
+ *
+ * Size: one closure on purpose: the queues, the per-file retry loop, the shared abort of a listing and
+ * the free-disk check all act on the same per-listing state; the pure pieces (backoff, expected content)
+ * stand apart above.
  */
 export function createDownloader(options: DownloaderOptions): Downloader {
   const clock = options.clock ?? Date.now;
