@@ -51,7 +51,9 @@ export interface OptimizeResult {
 }
 
 export interface RestoreResult {
-  /** The destination folder. */
+  /** The destination folder, as asked for (absolute). */
+  to: string;
+  /** The model's own folder inside `to`: `to` itself for the plain layout, the snapshot folder for hf and whisperkit. */
   path: string;
   files: number;
   bytes: number;

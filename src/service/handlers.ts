@@ -230,7 +230,8 @@ export function createHandlers(state: DaemonState) {
       try {
         const m = cache.getModel(r.model);
         if (!m) throw new CacheError(ErrorCodes.INTERNAL, `model ${r.model} vanished during restore`);
-        return { ...(await (await maint()).restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref })), hit: r.hit };
+        const done = await (await maint()).restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref });
+        return { to: p.to, ...done, hit: r.hit };
       } finally {
         if (r.lease) leases.release(r.lease.id);
       }

@@ -19,8 +19,16 @@ export function parseSince(text: string | undefined, now = Date.now()): number |
   }
 }
 
-/** What `report --json` prints: where --out wrote the report, the report data (--format json), or the whole answer. */
-type ReportOutput = { format: ResultOf<'report'>['format']; out: string; report: ReportData } | ReportData | ResultOf<'report'>;
+/**
+ * What `report --json` prints, with or without --out and whatever --format: the format, the file --out
+ * wrote (null: none), the rendered text and the report data.
+ */
+export interface ReportOutput {
+  format: ResultOf<'report'>['format'];
+  out: string | null;
+  text: string;
+  data: ReportData;
+}
 
 export function renderStats(d: ResultOf<'stats'>): string {
   const lines = [
@@ -80,10 +88,9 @@ export function registerAccounting(program: Command, cli: Cli): void {
           const file = path.resolve(o.out);
           fs.mkdirSync(path.dirname(file), { recursive: true });
           fs.writeFileSync(file, r.text);
-          return { data: { format: r.format, out: file, report: r.data }, human: () => `report written to ${file}` };
+          return { data: { format: r.format, out: file, text: r.text, data: r.data }, human: () => `report written to ${file}` };
         }
-        // The report text is itself the document (for json: valid JSON), so --json adds no wrapper.
-        return { data: r.format === 'json' ? r.data : r, human: () => r.text };
+        return { data: { format: r.format, out: null, text: r.text, data: r.data }, human: () => r.text };
       }),
     );
 

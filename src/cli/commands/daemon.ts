@@ -29,7 +29,7 @@ interface DaemonStatus {
   pid: number | null;
   socket: string;
   version: string | null;
-  uptime: number | null;
+  uptimeMs: number | null;
   /** It answered on the socket. */
   answering: boolean;
   /** Only when running without answering: whether the socket file exists. */
@@ -54,13 +54,13 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
     const holder = daemonServing(config.cacheDir, config.socketPath);
     if (holder) {
-      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptime: null, answering: false, socketMissing: !fs.existsSync(socketPath) };
+      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptimeMs: null, answering: false, socketMissing: !fs.existsSync(socketPath) };
     }
-    return { running: false, pid: null, socket: socketPath, version: null, uptime: null, answering: false };
+    return { running: false, pid: null, socket: socketPath, version: null, uptimeMs: null, answering: false };
   }
   try {
     const st = await deadlineCall(c, config, 'status', {});
-    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptime: st.daemon.uptimeMs, answering: true };
+    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptimeMs: st.daemon.uptimeMs, answering: true };
   } finally {
     void c.close();
   }
@@ -71,7 +71,7 @@ const renderStatus = (d: DaemonStatus) => {
   if (!d.answering) {
     return `running but unreachable: pid ${d.pid} holds the cache, but its socket ${d.socket} is ${d.socketMissing ? 'missing' : 'not listening'} (restart it: cache-manager daemon stop, then cache-manager daemon start)`;
   }
-  return `running: pid ${d.pid}, v${d.version}, up ${duration(d.uptime ?? 0)}, socket ${d.socket}`;
+  return `running: pid ${d.pid}, v${d.version}, up ${duration(d.uptimeMs ?? 0)}, socket ${d.socket}`;
 };
 
 /**
@@ -214,7 +214,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
 
   daemon
     .command('status')
-    .description('is a daemon answering? (--json: running, pid, socket, version, uptime)')
+    .description('is a daemon answering? (--json: running, pid, socket, version, uptimeMs)')
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
