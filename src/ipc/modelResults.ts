@@ -54,6 +54,8 @@ export interface WarmResult {
 export interface ModelView {
   /** The snapshot key (`<repo>[:<subfolder>]@<commit>`). */
   model: string;
+  /** What people read: the config alias resolving to this snapshot, else `<repo>[:<subfolder>]@<7-hex commit>`. */
+  name: string;
   repo: string;
   subfolder: string | null;
   commit: string;

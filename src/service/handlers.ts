@@ -16,6 +16,8 @@ import { faultPoint } from '../faults.js';
 import type { Leases } from './leases.js';
 import type { Logger } from '../logger.js';
 import type { ModelService } from './modelService.js';
+import { modelNames } from './modelNames.js';
+import { shortModelKey } from '../accounting/displayName.js';
 
 export interface DaemonState {
   config: () => ResolvedConfig;
@@ -40,9 +42,10 @@ export interface CallContext {
 type Handler<M extends Method> = (params: ParamsOf<M>, ctx: CallContext) => ResultOf<M> | Promise<ResultOf<M>>;
 
 /** Public shape of a model in list/status answers. */
-export function describeModel(m: ModelRecord, leased: boolean): ModelView {
+export function describeModel(m: ModelRecord, leased: boolean, name: string = shortModelKey(m.key)): ModelView {
   return {
     model: m.key,
+    name,
     repo: m.repo,
     subfolder: m.subfolder,
     commit: m.commit,
@@ -87,13 +90,17 @@ export function metricsOf(state: DaemonState) {
   state.recorder.flush();
   const t = state.cache.totals();
   const last = state.cache.lastVerify();
-  return collectMetrics(state.cache.db, {
-    cacheBytes: t.usedBytes,
-    limitBytes: t.limitBytes,
-    models: t.models,
-    leases: state.leases.count(),
-    lastVerify: last ? { ts: last.ts, ok: last.ok } : null,
-  });
+  return collectMetrics(
+    state.cache.db,
+    {
+      cacheBytes: t.usedBytes,
+      limitBytes: t.limitBytes,
+      models: t.models,
+      leases: state.leases.count(),
+      lastVerify: last ? { ts: last.ts, ok: last.ok } : null,
+    },
+    { names: modelNames(state.cache, state.config().models) },
+  );
 }
 
 export function statusOf(state: DaemonState): ResultOf<'status'> {
@@ -191,7 +198,8 @@ export function createHandlers(state: DaemonState) {
     },
     list: () => {
       const leased = leases.leasedModels();
-      return { models: cache.list().map((m) => describeModel(m, leased.has(m.id))) };
+      const names = modelNames(cache, state.config().models);
+      return { models: cache.list().map((m) => describeModel(m, leased.has(m.id), names(m.key))) };
     },
     status: () => statusOf(state),
     pin: (p) => {
@@ -240,7 +248,8 @@ export function createHandlers(state: DaemonState) {
     stats: (p) => {
       state.recorder.flush();
       if (p.zero) zeroStats(cache.db, state.clock());
-      return queryStats(cache.db, { sinceMs: p.sinceMs, run: p.run, by: p.by, now: state.clock() });
+      const names = modelNames(cache, state.config().models);
+      return queryStats(cache.db, { sinceMs: p.sinceMs, run: p.run, by: p.by, now: state.clock(), names });
     },
     metrics: (p) => {
       const m = metricsOf(state);
@@ -254,6 +263,7 @@ export function createHandlers(state: DaemonState) {
         run: p.run,
         now: state.clock(),
         targets: { hitRate: 0.8, lookupMs: 1000 },
+        names: modelNames(cache, state.config().models),
       });
       const format = p.format ?? 'md';
       const text =

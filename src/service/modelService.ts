@@ -6,6 +6,8 @@ import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
 import type { BlobSink, ExpectedContent } from '../store/types.js';
 import type { Lease, Leases } from './leases.js';
+import { snapshotKeyOf } from './modelNames.js';
+import { UNRESOLVED_MODEL } from '../accounting/displayName.js';
 
 /** What the service needs from the downloader (src/origin/fetchModel.ts). */
 export interface Downloader {
@@ -113,11 +115,11 @@ export function createModelService(deps: ModelServiceDeps) {
 
   async function get(text: string, ctx: GetContext = {}): Promise<GetResult> {
     const t0 = performance.now();
-    let modelName = text;
+    let canonical: string | null = null;
     try {
       const ref = deps.parseRef(text, deps.aliases());
       const canon = deps.canonicalRef(ref);
-      modelName = canon;
+      canonical = canon;
       const look = cache.lookup(canon);
       if (look.hit) {
         const out = served(look.model, canon, true, ctx);
@@ -149,8 +151,11 @@ export function createModelService(deps: ModelServiceDeps) {
       });
       return out;
     } catch (err) {
+      // Accounted under the snapshot its reference resolved to; a reference that never resolved (a typo,
+      // an unknown repo, offline and uncached) is one bucket, so user text never becomes a row or a label.
+      const rec = canonical === null ? null : cache.getRef(canonical);
       deps.record({
-        model: modelName,
+        model: rec ? snapshotKeyOf(rec) : UNRESOLVED_MODEL,
         outcome: 'error',
         bytesServed: 0,
         bytesDownloaded: 0,

@@ -38,10 +38,21 @@ export function renderStats(d: ResultOf<'stats'>): string {
     `Time saved: ${duration(d.timeSavedMs)}${d.missPenaltyMs != null ? `; miss penalty: ${duration(d.missPenaltyMs)}` : ''}`,
   ];
   if (d.breakdown && d.breakdown.length > 0) {
-    const keys = Object.keys(d.breakdown[0]!);
-    lines.push('', table([keys.map((k) => k.toUpperCase()), ...d.breakdown.map((r) => keys.map((k) => fmtCell(k, r[k])))]));
+    // By model, the display name stands in for the key (the key stays in --json).
+    const keys = Object.keys(d.breakdown[0]!).filter((k, _i, all) => !(k === 'model' && all.includes('name')));
+    lines.push('', table([keys.map(columnTitle), ...d.breakdown.map((r) => keys.map((k) => fmtCell(k, r[k])))]));
   }
   return lines.join('\n');
+}
+
+const TITLES: Record<string, string> = { name: 'Model', day: 'Day (UTC)' };
+
+/** A readable column title for a breakdown field: `bytesServed` -> "Bytes served", `medianHitMs` -> "Median hit". */
+export function columnTitle(key: string): string {
+  const known = TITLES[key];
+  if (known) return known;
+  const words = key.replace(/Ms$/, '').replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function fmtCell(key: string, v: unknown): string {
