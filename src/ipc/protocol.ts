@@ -70,9 +70,12 @@ export const paramsSchemas = {
     leaseScope: z.enum(['connection', 'ttl']).optional(),
     /** Send progress events while fetching (default false). */
     progress: z.boolean().optional(),
+    /** This request only: never contact an origin (an uncached model is E_OFFLINE); false changes nothing. */
+    offline: z.boolean().optional(),
   }),
   release: z.strictObject({ lease: label }),
-  warm: z.strictObject({ models: modelList.optional(), client: label.optional(), run: runId.optional() }),
+  leases: empty,
+  warm: z.strictObject({ models: modelList.optional(), client: label.optional(), run: runId.optional(), offline: z.boolean().optional() }),
   list: empty,
   status: empty,
   pin: z.strictObject({ model: modelRef }),
@@ -92,6 +95,7 @@ export const paramsSchemas = {
     model: modelRef,
     to: absolutePath,
     layout: z.enum(['plain', 'hf', 'whisperkit']).optional(),
+    offline: z.boolean().optional(),
   }),
   import: z.strictObject({ from: absolutePath }),
   stats: z.strictObject({

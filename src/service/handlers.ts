@@ -86,6 +86,26 @@ export function findCachedModel(state: DaemonState, text: string): ModelRecord {
   throw new CacheError(ErrorCodes.UNKNOWN_MODEL, `${text} is not in the cache (run: cache-manager get ${text})`);
 }
 
+/** The unexpired leases, each with the model it holds and who holds it. */
+export function leasesOf(state: DaemonState): ResultOf<'leases'> {
+  const names = modelNames(state.cache, state.config().models);
+  const now = state.clock();
+  return {
+    leases: state.leases.list().map((l) => {
+      const key = state.cache.getModel(l.modelId)?.key ?? `(model ${l.modelId})`;
+      return {
+        id: l.id,
+        model: key,
+        name: names(key),
+        holder: { client: l.client, connection: l.connId, scope: l.connId === null ? 'ttl' : 'connection' },
+        takenAt: l.takenAt,
+        ageMs: Math.max(0, now - l.takenAt),
+        expiresAt: l.expiresAt,
+      };
+    }),
+  };
+}
+
 export function metricsOf(state: DaemonState) {
   state.recorder.flush();
   const t = state.cache.totals();
@@ -171,8 +191,10 @@ export function createHandlers(state: DaemonState) {
         connId: p.leaseScope === 'ttl' ? null : ctx.connId,
         lease: p.lease ?? true,
         onProgress: p.progress ? (d) => ctx.progress(d) : undefined,
+        offline: p.offline,
       }),
     release: (p) => ({ released: leases.release(p.lease) }),
+    leases: () => leasesOf(state),
     warm: async (p, ctx) => {
       const names = p.models && p.models.length > 0 ? p.models : Object.keys(state.config().models);
       if (names.length === 0) {
@@ -188,6 +210,7 @@ export function createHandlers(state: DaemonState) {
             connId: ctx.connId,
             lease: false,
             onProgress: (d) => ctx.progress(d),
+            offline: p.offline,
           });
           results.push({ model: name, ok: true, hit: r.hit, path: r.path, bytes: r.bytes });
         } catch (err) {
@@ -234,7 +257,7 @@ export function createHandlers(state: DaemonState) {
       }),
     optimize: async () => (await maint()).optimize(),
     restore: async (p) => {
-      const r = await state.service.get(p.model, { lease: true, client: 'restore' });
+      const r = await state.service.get(p.model, { lease: true, client: 'restore', offline: p.offline });
       try {
         const m = cache.getModel(r.model);
         if (!m) throw new CacheError(ErrorCodes.INTERNAL, `model ${r.model} vanished during restore`);

@@ -46,6 +46,8 @@ export interface GetContext {
   lease?: boolean;
   onProgress?: (p: { model: string; doneBytes: number; totalBytes: number; file: string }) => void;
   signal?: AbortSignal;
+  /** Offline for this request (the caller's environment asked for it), whatever the daemon's config says. */
+  offline?: boolean | undefined;
 }
 
 export interface GetResult {
@@ -100,7 +102,7 @@ export function createModelService(deps: ModelServiceDeps) {
   function served(model: ModelRecord, canon: string, hit: boolean, ctx: GetContext): GetResult {
     cache.touch(model.id, clock(), hit);
     let lease: Lease | null = null;
-    if (ctx.lease !== false) lease = leases.acquire(model.id, ctx.connId ?? null);
+    if (ctx.lease !== false) lease = leases.acquire(model.id, ctx.connId ?? null, ctx.client ?? null);
     return {
       path: model.path,
       hit,
@@ -123,7 +125,7 @@ export function createModelService(deps: ModelServiceDeps) {
       const look = cache.lookup(canon);
       if (look.hit) {
         const out = served(look.model, canon, true, ctx);
-        maybeRevalidate(ref, canon);
+        if (ctx.offline !== true) maybeRevalidate(ref, canon);
         deps.record({
           model: look.model.key,
           outcome: 'hit',
@@ -136,6 +138,8 @@ export function createModelService(deps: ModelServiceDeps) {
         });
         return out;
       }
+      // An offline request never starts a fetch (it may still wait for one another request started).
+      if (ctx.offline === true && !admissions.isInFlight(canon)) throw offlineMiss(canon);
       const { outcome, leader } = await admissions.ensure(canon, () => prepare(ref, canon, ctx), ctx.signal);
       const hit = outcome.bytesDownloaded === 0;
       const out = served(outcome.model, canon, hit, ctx);
@@ -262,6 +266,11 @@ export function createModelService(deps: ModelServiceDeps) {
 }
 
 export type ModelService = ReturnType<typeof createModelService>;
+
+/** E_OFFLINE for a request that asked to stay offline (its caller's HF_HUB_OFFLINE / VOCORIZE_CACHE_OFFLINE). */
+function offlineMiss(canon: string): CacheError {
+  return new CacheError(ErrorCodes.OFFLINE, `offline: ${canon} is not fully cached (unset HF_HUB_OFFLINE / VOCORIZE_CACHE_OFFLINE to fetch it)`);
+}
 
 function expectedOf(f: { size: number; sha256?: string; gitSha1?: string }): ExpectedContent {
   const e: ExpectedContent = { size: f.size };
