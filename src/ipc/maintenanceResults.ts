@@ -64,6 +64,7 @@ export interface RestoreResult {
 }
 
 export interface ImportResult {
-  imported: Array<{ model: string; files: number; bytes: number }>;
+  /** Every model the folder holds that the cache now has; `alreadyCached`: it was cached before (nothing was copied). */
+  imported: Array<{ model: string; files: number; bytes: number; alreadyCached: boolean }>;
   refused: Array<{ path: string; reason: string }>;
 }

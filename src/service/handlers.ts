@@ -267,7 +267,11 @@ export function createHandlers(state: DaemonState) {
         if (r.lease) leases.release(r.lease.id);
       }
     },
-    import: async (p) => (await maint()).importHfCache({ from: p.from }),
+    import: async (p) => {
+      const before = new Set(cache.list().filter((m) => m.state === 'ready').map((m) => m.key));
+      const r = await (await maint()).importHfCache({ from: p.from });
+      return { ...r, imported: r.imported.map((m) => ({ ...m, alreadyCached: before.has(m.model) })) };
+    },
     stats: (p) => {
       state.recorder.flush();
       if (p.zero) zeroStats(cache.db, state.clock());

@@ -133,9 +133,9 @@ export function registerMaintenance(program: Command, cli: Cli): void {
           data: d,
           human: (x) =>
             [
-              ...x.imported.map((m) => `imported ${m.model}: ${m.files} files (${size(m.bytes)})`),
+              ...x.imported.map((m) => `${m.alreadyCached ? 'already cached' : 'imported'} ${m.model}: ${m.files} files (${size(m.bytes)})`),
               ...x.refused.map((r) => `refused  ${r.path}: ${r.reason}`),
-              `${x.imported.length} imported, ${x.refused.length} refused`,
+              `${x.imported.filter((m) => !m.alreadyCached).length} imported, ${x.imported.filter((m) => m.alreadyCached).length} already cached, ${x.refused.length} refused`,
             ].join('\n'),
           exit: d.refused.length > 0 ? 1 : 0,
         };
