@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { accountingRepos } from './accountingRepos.js';
 import { readBuckets, readDurationsMs } from './buckets.js';
+import { displayNames, type DisplayNames } from './displayName.js';
 import { cumulativeHistogram, groupBuckets, sumBuckets } from './statsMath.js';
 
 /** Gauges only the daemon knows (the index does not). */
@@ -28,7 +29,8 @@ export interface Metrics {
   bytesDownloaded: number;
   bytesAvoided: number;
   timeSavedMs: number;
-  perModel: Array<{ model: string; hit: number; miss: number; error: number }>;
+  /** `model`: the snapshot key (or UNRESOLVED_MODEL); `name`: its display name, the Prometheus `model` label. */
+  perModel: Array<{ model: string; name: string; hit: number; miss: number; error: number }>;
   cache: { bytes: number; limitBytes: number; models: number };
   evictions: { total: number; bytes: number };
   /** Durations of misses in seconds: cumulative counts per upper bound; +Inf = count. */
@@ -37,7 +39,12 @@ export interface Metrics {
   lastVerify: { ts: number; ok: boolean } | null;
 }
 
-export function collectMetrics(db: Database.Database, gauges: MetricGauges, opts: { run?: string | undefined } = {}): Metrics {
+export function collectMetrics(
+  db: Database.Database,
+  gauges: MetricGauges,
+  opts: { run?: string | undefined; names?: DisplayNames | undefined } = {},
+): Metrics {
+  const names = opts.names ?? displayNames();
   const scope = { sinceMs: null, run: opts.run ?? null };
   const buckets = readBuckets(db, scope);
   const t = sumBuckets(buckets);
@@ -61,6 +68,7 @@ export function collectMetrics(db: Database.Database, gauges: MetricGauges, opts
     timeSavedMs: t.timeSavedMs,
     perModel: groupBuckets(buckets, (b) => b.model).map(({ key, totals }) => ({
       model: key,
+      name: names(key),
       hit: totals.hits,
       miss: totals.misses,
       error: totals.errors,
@@ -118,11 +126,11 @@ export function renderPrometheus(m: Metrics): string {
   family(
     `${P}model_requests_total`,
     'counter',
-    'get requests by model (snapshot key, or the requested reference for errors) and outcome.',
+    'get requests by model (its display name: the config alias, else the repo with a short commit; (unresolved) for references that never resolved) and outcome.',
     m.perModel.flatMap((r) => [
-      sample(`${P}model_requests_total`, { ...runLabel, model: r.model, outcome: 'hit' }, r.hit),
-      sample(`${P}model_requests_total`, { ...runLabel, model: r.model, outcome: 'miss' }, r.miss),
-      sample(`${P}model_requests_total`, { ...runLabel, model: r.model, outcome: 'error' }, r.error),
+      sample(`${P}model_requests_total`, { ...runLabel, model: r.name, outcome: 'hit' }, r.hit),
+      sample(`${P}model_requests_total`, { ...runLabel, model: r.name, outcome: 'miss' }, r.miss),
+      sample(`${P}model_requests_total`, { ...runLabel, model: r.name, outcome: 'error' }, r.error),
     ]),
   );
   family(`${P}bytes_served_total`, 'counter', 'Bytes of the models handed to clients.', [sample(`${P}bytes_served_total`, runLabel, m.bytesServed)]);

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { accountingRepos } from './accountingRepos.js';
 import { readBuckets, readLastEventTs } from './buckets.js';
 import type { ReportData, ReportDay, ReportMissRow, ReportModelRow, ReportOptions } from './reportData.js';
+import { displayNames } from './displayName.js';
 import { queryStats } from './stats.js';
 import { dayStartMs, GRADE_RULE, gradeOf, groupBuckets, utcDay } from './statsMath.js';
 
@@ -30,11 +31,13 @@ export function buildReport(db: Database.Database, o: ReportOptions): ReportData
   }
 
   const perModel = groupBuckets(buckets, (b) => b.model);
+  const names = o.names ?? displayNames();
   const models: ReportModelRow[] = perModel
     .map(({ key, totals }) => {
       const rolledDay = lastRolledDay.get(key);
       return {
         model: key,
+        name: names(key),
         requests: totals.requests,
         hits: totals.hits,
         misses: totals.misses,
@@ -54,6 +57,7 @@ export function buildReport(db: Database.Database, o: ReportOptions): ReportData
     .filter(({ totals }) => totals.misses > 0)
     .map(({ key, totals }) => ({
       model: key,
+      name: names(key),
       misses: totals.misses,
       bytesDownloaded: totals.bytesDownloaded,
       meanMissMs: totals.missMsTotal / totals.misses,

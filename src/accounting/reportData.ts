@@ -1,3 +1,4 @@
+import type { DisplayNames } from './displayName.js';
 import type { RunRecord } from './runs.js';
 import type { CounterFields, Grade, Totals } from './statsMath.js';
 
@@ -15,10 +16,15 @@ export interface ReportOptions {
   run?: string | undefined;
   now: number;
   targets: ReportTargets;
+  /** Display names of models (default: the key with a short commit). */
+  names?: DisplayNames | undefined;
 }
 
 export interface ReportModelRow {
+  /** The snapshot key (or UNRESOLVED_MODEL). */
   model: string;
+  /** What people read: the alias, else the key with a short commit. */
+  name: string;
   requests: number;
   hits: number;
   misses: number;
@@ -37,6 +43,7 @@ export interface ReportModelRow {
 
 export interface ReportMissRow {
   model: string;
+  name: string;
   misses: number;
   bytesDownloaded: number;
   meanMissMs: number | null;

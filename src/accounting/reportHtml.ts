@@ -39,7 +39,7 @@ export function renderReportHtml(d: ReportData): string {
   });
   const modelChart = rateBarsSvg({
     title: 'Hit rate per model',
-    rows: d.models.map((m) => ({ label: m.model, value: m.hitRate, note: `${formatPct(m.hitRate)} of ${m.hits + m.misses}` })),
+    rows: d.models.map((m) => ({ label: m.name, value: m.hitRate, note: `${formatPct(m.hitRate)} of ${m.hits + m.misses}` })),
     target,
     colorOf: rateColor,
   });

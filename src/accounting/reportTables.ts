@@ -11,7 +11,7 @@ export function modelsTable(d: ReportData): TextTable {
   return {
     head: ['Model', 'Requests', 'Hits', 'Misses', 'Errors', 'Hit rate', 'Size', 'Last use', 'Evictions'],
     rows: d.models.map((m) => [
-      m.model,
+      m.name,
       String(m.requests),
       String(m.hits),
       String(m.misses),
@@ -27,7 +27,7 @@ export function modelsTable(d: ReportData): TextTable {
 export function missesTable(d: ReportData): TextTable {
   return {
     head: ['Model', 'Misses', 'Downloaded', 'Mean miss time'],
-    rows: d.topMisses.map((m) => [m.model, String(m.misses), formatBytes(m.bytesDownloaded), formatMs(m.meanMissMs)]),
+    rows: d.topMisses.map((m) => [m.name, String(m.misses), formatBytes(m.bytesDownloaded), formatMs(m.meanMissMs)]),
   };
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { accountingRepos } from './accountingRepos.js';
 import { type Duration, lastResetMs, readBuckets, readDurations, readDurationsMs, type Scope } from './buckets.js';
+import { displayNames, type DisplayNames } from './displayName.js';
 import { getRun, type RunRecord } from './runs.js';
 import { type Bucket, type CounterFields, groupBuckets, hitLatency, missPenaltyMs, sumBuckets, type Totals } from './statsMath.js';
 
@@ -13,6 +14,8 @@ export interface StatsQuery {
   run?: string | undefined;
   by?: StatsDimension | undefined;
   now: number;
+  /** Display names of models for a breakdown by model (default: the key with a short commit). */
+  names?: DisplayNames | undefined;
 }
 
 /** One group of a breakdown; the first key is the dimension (`model`, `client` or `day`). */
@@ -112,9 +115,12 @@ export function queryStats(db: Database.Database, q: StatsQuery): Stats {
     now: q.now,
     approximations: t.rolledUpHits > 0 ? [...APPROXIMATE_WHEN_ROLLED] : [],
   };
+  const names = q.names ?? displayNames();
   if (q.by) {
     stats.breakdown = breakdown(buckets, hitDurations!, q.by).map((g) => {
       const { key, ...rest } = g;
+      // By model: the full key stays in `model`; `name` is what people read.
+      if (q.by === 'model') return { model: key, name: key === null ? null : names(key), ...rest };
       return { [q.by!]: key, ...rest };
     });
   }

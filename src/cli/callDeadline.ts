@@ -18,6 +18,7 @@ const deadlines: { [M in Method]: CallDeadline } = {
   hello: { kind: 'total', ms: CHEAP_CALL_MS },
   status: { kind: 'total', ms: CHEAP_CALL_MS },
   list: { kind: 'total', ms: CHEAP_CALL_MS },
+  leases: { kind: 'total', ms: CHEAP_CALL_MS },
   release: { kind: 'total', ms: CHEAP_CALL_MS },
   pin: { kind: 'total', ms: CHEAP_CALL_MS },
   unpin: { kind: 'total', ms: CHEAP_CALL_MS },
@@ -54,6 +55,7 @@ export function retryableOnNextDaemon<M extends Method>(method: M, params: Param
     case 'hello':
     case 'status':
     case 'list':
+    case 'leases':
     case 'metrics':
     case 'report':
     case 'config':

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import { exitCodeForError, Exit } from './exitCodes.js';
 import { createOutput, type Output } from './output.js';
-import { openSession, type Globals, type Session } from './session.js';
+import { openSession, resolveConfig, type Globals, type Session } from './session.js';
 
 /** What a command handler returns: data, how to render it for humans, and the exit code it implies. */
 export interface Outcome<D> {
@@ -22,6 +22,12 @@ export interface RunContext {
   out: Output;
   /** Opens (once) a session to the daemon, autostarting it unless --no-autostart. */
   session(opts?: { allowDirect?: boolean }): Promise<Session>;
+  /**
+   * `{ offline: true }` when this process's config and environment (VOCORIZE_CACHE_OFFLINE,
+   * HF_HUB_OFFLINE) say offline, else `{}`: spread into the params of a method that may fetch, so a
+   * daemon started under another environment still honours the caller's.
+   */
+  offlineParam(): { offline?: true };
 }
 
 export function createCli(): Cli {
@@ -40,6 +46,7 @@ export function createCli(): Cli {
           globals: g,
           out,
           session: async (opts) => (session ??= await openSession(g, opts)),
+          offlineParam: () => (resolveConfig(g).offline ? { offline: true } : {}),
         });
         out.result(outcome.data, outcome.human);
         process.exitCode = outcome.exit ?? Exit.OK;

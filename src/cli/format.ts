@@ -1,13 +1,13 @@
+import { formatBytes, formatMs } from '../accounting/reportFormat.js';
+
 /** Human formatting shared by the renderers. Sizes are decimal (1 MB = 10^6 bytes), as macOS and the Hub show them. */
 export function mb(bytes: number): string {
   return `${Math.round(bytes / 1e6)}MB`;
 }
 
+/** A byte count for people: "512 B", "1.5 kB", "12.3 MB", "2.30 GB" (the reports' formatter: one style everywhere). */
 export function size(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${bytes} B`;
+  return formatBytes(bytes);
 }
 
 export function pct(rate: number | null): string {
@@ -22,11 +22,12 @@ export function ago(ms: number, now = Date.now()): string {
   return `${Math.round(s / 86400)}d ago`;
 }
 
+/**
+ * A duration for people, the one style of every command and report: "0.12 ms", "8.7 ms", "250 ms",
+ * "1.6 s", "2 min 5 s", "1 h 3 min". Sub-millisecond times keep two decimals (never "0ms").
+ */
 export function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
-  return `${Math.floor(ms / 3_600_000)}h${Math.round((ms % 3_600_000) / 60_000)}m`;
+  return formatMs(ms);
 }
 
 /**

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { createCli } from './cli.js';
+import { Writable } from 'node:stream';
+import { createCli, usage } from './cli.js';
 import { registerAccounting } from './commands/accounting.js';
 import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
@@ -12,6 +13,9 @@ import { registerModels } from './commands/models.js';
 import { registerStatus } from './commands/status.js';
 import { endQuietlyOnClosedStdout } from './closedStdout.js';
 import { Exit } from './exitCodes.js';
+import { printable } from './format.js';
+import { createOutput } from './output.js';
+import { ErrorCodes, isCacheError } from '../errors.js';
 // version.js, not daemon/core.js: importing the daemon would load SQLite, pino and the origins into every CLI process.
 import { VERSION } from '../version.js';
 
@@ -44,7 +48,11 @@ export function buildProgram(): Command {
     .description('show this help')
     .argument('[command]', 'a command to explain')
     .action((name: string | undefined) => {
-      const sub = name ? program.commands.find((c) => c.name() === name) : undefined;
+      const sub = name ? program.commands.find((c) => c.name() === name || c.aliases().includes(name)) : undefined;
+      if (name !== undefined && !sub) {
+        const known = program.commands.map((c) => c.name()).join(', ');
+        throw usage(`help: no command "${printable(name)}" (commands: ${known})`);
+      }
       process.stdout.write((sub ?? program).helpInformation());
     });
 
@@ -65,15 +73,35 @@ export function normalizeArgv(args: string[]): string[] {
   return args;
 }
 
+/** Whether --json was given as an option (not after `--`), even when the rest of the line did not parse. */
+export function wantsJson(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+}
+
+/** A usage error outside a command's run: the message on stderr, and with --json the error document on stdout. */
+function printUsageError(message: string, o: { json: boolean; stderr: boolean }): void {
+  const output = createOutput({ json: o.json, stderr: o.stderr ? process.stderr : new Writable({ write: (_c, _e, cb) => cb() }) });
+  output.error({ code: ErrorCodes.USAGE, message, retryable: false });
+}
+
 async function main(): Promise<void> {
   endQuietlyOnClosedStdout();
   const program = buildProgram();
+  const args = normalizeArgv(process.argv.slice(2));
   try {
-    await program.parseAsync(normalizeArgv(process.argv.slice(2)), { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; every other commander error is a usage error.
       process.exitCode = err.exitCode === 0 ? Exit.OK : Exit.USAGE;
+      // Commander has printed its message on stderr; with --json, scripts also get the error document.
+      if (err.exitCode !== 0 && wantsJson(args)) printUsageError(err.message.replace(/^error: /, ''), { json: true, stderr: false });
+      return;
+    }
+    if (isCacheError(err) && err.code === ErrorCodes.USAGE) {
+      process.exitCode = Exit.USAGE;
+      printUsageError(err.message, { json: wantsJson(args), stderr: true });
       return;
     }
     process.stderr.write(`cache-manager: ${(err instanceof Error ? err.stack : undefined) ?? String(err)}\n`);

@@ -51,7 +51,8 @@ export interface StatsResult {
   approximations: string[];
   /**
    * Present when the request named `by`: one row per group; its first key is the dimension (`model`,
-   * `client` or `day`), the others are that group's counters.
+   * `client` or `day`), the others are that group's counters. By model, `model` is the snapshot key
+   * and `name` (second) its display name.
    */
   breakdown?: Array<Record<string, unknown>>;
 }
@@ -68,7 +69,8 @@ export interface MetricsJson {
   bytesDownloaded: number;
   bytesAvoided: number;
   timeSavedMs: number;
-  perModel: Array<{ model: string; hit: number; miss: number; error: number }>;
+  /** `model`: the snapshot key (or "(unresolved)"); `name`: its display name (the Prometheus `model` label). */
+  perModel: Array<{ model: string; name: string; hit: number; miss: number; error: number }>;
   cache: { bytes: number; limitBytes: number; models: number };
   evictions: { total: number; bytes: number };
   /** Durations of misses in seconds: cumulative counts per upper bound; +Inf = count. */
@@ -102,7 +104,10 @@ export interface ReportCounters {
 }
 
 export interface ReportModelRow {
+  /** The snapshot key, or "(unresolved)" for requests that never resolved to a snapshot. */
   model: string;
+  /** The display name: the config alias resolving to it, else `<repo>[:<subfolder>]@<7-hex commit>`. */
+  name: string;
   requests: number;
   hits: number;
   misses: number;
@@ -121,6 +126,7 @@ export interface ReportModelRow {
 
 export interface ReportMissRow {
   model: string;
+  name: string;
   misses: number;
   bytesDownloaded: number;
   meanMissMs: number | null;

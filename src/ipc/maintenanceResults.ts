@@ -51,7 +51,9 @@ export interface OptimizeResult {
 }
 
 export interface RestoreResult {
-  /** The destination folder. */
+  /** The destination folder, as asked for (absolute). */
+  to: string;
+  /** The model's own folder inside `to`: `to` itself for the plain layout, the snapshot folder for hf and whisperkit. */
   path: string;
   files: number;
   bytes: number;
@@ -62,6 +64,7 @@ export interface RestoreResult {
 }
 
 export interface ImportResult {
-  imported: Array<{ model: string; files: number; bytes: number }>;
+  /** Every model the folder holds that the cache now has; `alreadyCached`: it was cached before (nothing was copied). */
+  imported: Array<{ model: string; files: number; bytes: number; alreadyCached: boolean }>;
   refused: Array<{ path: string; reason: string }>;
 }

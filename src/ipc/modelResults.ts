@@ -35,6 +35,34 @@ export interface GetResult {
   lease: Lease | null;
 }
 
+/** A lease as `leases` lists it. */
+export interface LeaseView {
+  id: string;
+  /** The snapshot key of the leased model. */
+  model: string;
+  /** Its display name (alias, else `<repo>[:<subfolder>]@<7-hex commit>`). */
+  name: string;
+  holder: {
+    /** The client label the `get` carried, or null. */
+    client: string | null;
+    /** The connection holding it (it ends when that connection closes); null for a `leaseScope: 'ttl'` lease. */
+    connection: number | null;
+    /** 'connection': ends on release, disconnect or TTL; 'ttl': ends on release or TTL only. */
+    scope: 'connection' | 'ttl';
+  };
+  /** Epoch ms it was taken. */
+  takenAt: number;
+  /** Milliseconds since it was taken. */
+  ageMs: number;
+  /** Epoch ms it ends unless released earlier. */
+  expiresAt: number;
+}
+
+export interface LeasesResult {
+  /** Unexpired leases, oldest first. */
+  leases: LeaseView[];
+}
+
 export interface ReleaseResult {
   /** False when the lease was unknown (already released, expired or never existed). */
   released: boolean;
@@ -54,6 +82,8 @@ export interface WarmResult {
 export interface ModelView {
   /** The snapshot key (`<repo>[:<subfolder>]@<commit>`). */
   model: string;
+  /** What people read: the config alias resolving to this snapshot, else `<repo>[:<subfolder>]@<7-hex commit>`. */
+  name: string;
   repo: string;
   subfolder: string | null;
   commit: string;

@@ -70,9 +70,12 @@ export const paramsSchemas = {
     leaseScope: z.enum(['connection', 'ttl']).optional(),
     /** Send progress events while fetching (default false). */
     progress: z.boolean().optional(),
+    /** This request only: never contact an origin (an uncached model is E_OFFLINE); false changes nothing. */
+    offline: z.boolean().optional(),
   }),
   release: z.strictObject({ lease: label }),
-  warm: z.strictObject({ models: modelList.optional(), client: label.optional(), run: runId.optional() }),
+  leases: empty,
+  warm: z.strictObject({ models: modelList.optional(), client: label.optional(), run: runId.optional(), offline: z.boolean().optional() }),
   list: empty,
   status: empty,
   pin: z.strictObject({ model: modelRef }),
@@ -94,6 +97,7 @@ export const paramsSchemas = {
     layout: z.enum(['plain', 'hf', 'whisperkit']).optional(),
     /** whisperkit layout, WhisperKit variant only: also place the variant's tokenizer (default false). */
     withTokenizer: z.boolean().optional(),
+    offline: z.boolean().optional(),
   }),
   import: z.strictObject({ from: absolutePath }),
   stats: z.strictObject({

@@ -5,6 +5,7 @@ import type {
   EvictResult,
   GetResult,
   HelloResult,
+  LeasesResult,
   ListResult,
   PinResult,
   ReleaseResult,
@@ -26,6 +27,7 @@ export interface Results {
   hello: HelloResult;
   get: GetResult;
   release: ReleaseResult;
+  leases: LeasesResult;
   warm: WarmResult;
   list: ListResult;
   status: StatusResult;

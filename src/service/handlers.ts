@@ -17,6 +17,8 @@ import { faultPoint } from '../faults.js';
 import type { Leases } from './leases.js';
 import type { Logger } from '../logger.js';
 import type { GetResult, ModelService } from './modelService.js';
+import { modelNames } from './modelNames.js';
+import { shortModelKey } from '../accounting/displayName.js';
 
 export interface DaemonState {
   config: () => ResolvedConfig;
@@ -41,9 +43,10 @@ export interface CallContext {
 type Handler<M extends Method> = (params: ParamsOf<M>, ctx: CallContext) => ResultOf<M> | Promise<ResultOf<M>>;
 
 /** Public shape of a model in list/status answers. */
-export function describeModel(m: ModelRecord, leased: boolean): ModelView {
+export function describeModel(m: ModelRecord, leased: boolean, name: string = shortModelKey(m.key)): ModelView {
   return {
     model: m.key,
+    name,
     repo: m.repo,
     subfolder: m.subfolder,
     commit: m.commit,
@@ -84,17 +87,41 @@ export function findCachedModel(state: DaemonState, text: string): ModelRecord {
   throw new CacheError(ErrorCodes.UNKNOWN_MODEL, `${text} is not in the cache (run: cache-manager get ${text})`);
 }
 
+/** The unexpired leases, each with the model it holds and who holds it. */
+export function leasesOf(state: DaemonState): ResultOf<'leases'> {
+  const names = modelNames(state.cache, state.config().models);
+  const now = state.clock();
+  return {
+    leases: state.leases.list().map((l) => {
+      const key = state.cache.getModel(l.modelId)?.key ?? `(model ${l.modelId})`;
+      return {
+        id: l.id,
+        model: key,
+        name: names(key),
+        holder: { client: l.client, connection: l.connId, scope: l.connId === null ? 'ttl' : 'connection' },
+        takenAt: l.takenAt,
+        ageMs: Math.max(0, now - l.takenAt),
+        expiresAt: l.expiresAt,
+      };
+    }),
+  };
+}
+
 export function metricsOf(state: DaemonState) {
   state.recorder.flush();
   const t = state.cache.totals();
   const last = state.cache.lastVerify();
-  return collectMetrics(state.cache.db, {
-    cacheBytes: t.usedBytes,
-    limitBytes: t.limitBytes,
-    models: t.models,
-    leases: state.leases.count(),
-    lastVerify: last ? { ts: last.ts, ok: last.ok } : null,
-  });
+  return collectMetrics(
+    state.cache.db,
+    {
+      cacheBytes: t.usedBytes,
+      limitBytes: t.limitBytes,
+      models: t.models,
+      leases: state.leases.count(),
+      lastVerify: last ? { ts: last.ts, ok: last.ok } : null,
+    },
+    { names: modelNames(state.cache, state.config().models) },
+  );
 }
 
 export function statusOf(state: DaemonState): ResultOf<'status'> {
@@ -165,8 +192,10 @@ export function createHandlers(state: DaemonState) {
         connId: p.leaseScope === 'ttl' ? null : ctx.connId,
         lease: p.lease ?? true,
         onProgress: p.progress ? (d) => ctx.progress(d) : undefined,
+        offline: p.offline,
       }),
     release: (p) => ({ released: leases.release(p.lease) }),
+    leases: () => leasesOf(state),
     warm: async (p, ctx) => {
       const names = p.models && p.models.length > 0 ? p.models : Object.keys(state.config().models);
       if (names.length === 0) {
@@ -182,6 +211,7 @@ export function createHandlers(state: DaemonState) {
             connId: ctx.connId,
             lease: false,
             onProgress: (d) => ctx.progress(d),
+            offline: p.offline,
           });
           results.push({ model: name, ok: true, hit: r.hit, path: r.path, bytes: r.bytes });
         } catch (err) {
@@ -192,7 +222,8 @@ export function createHandlers(state: DaemonState) {
     },
     list: () => {
       const leased = leases.leasedModels();
-      return { models: cache.list().map((m) => describeModel(m, leased.has(m.id))) };
+      const names = modelNames(cache, state.config().models);
+      return { models: cache.list().map((m) => describeModel(m, leased.has(m.id), names(m.key))) };
     },
     status: () => statusOf(state),
     pin: (p) => {
@@ -227,28 +258,34 @@ export function createHandlers(state: DaemonState) {
       }),
     optimize: async () => (await maint()).optimize(),
     restore: async (p) => {
-      const r = await state.service.get(p.model, { lease: true, client: 'restore' });
+      const r = await state.service.get(p.model, { lease: true, client: 'restore', offline: p.offline });
       let t: GetResult | null = null;
       try {
         const m = cache.getModel(r.model);
         if (!m) throw new CacheError(ErrorCodes.INTERNAL, `model ${r.model} vanished during restore`);
         let tokenizer: ModelRecord | undefined;
         if (p.withTokenizer) {
-          t = await state.service.get(tokenizerRefFor(m, p.layout), { lease: true, client: 'restore' });
+          t = await state.service.get(tokenizerRefFor(m, p.layout), { lease: true, client: 'restore', offline: p.offline });
           tokenizer = cache.getModel(t.model) ?? undefined;
           if (!tokenizer) throw new CacheError(ErrorCodes.INTERNAL, `model ${t.model} vanished during restore`);
         }
-        return { ...(await (await maint()).restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref, tokenizer })), hit: r.hit };
+        const done = await (await maint()).restore({ model: m, to: p.to, layout: p.layout ?? 'plain', ref: r.ref, tokenizer });
+        return { to: p.to, ...done, hit: r.hit };
       } finally {
         if (r.lease) leases.release(r.lease.id);
         if (t?.lease) leases.release(t.lease.id);
       }
     },
-    import: async (p) => (await maint()).importHfCache({ from: p.from }),
+    import: async (p) => {
+      const before = new Set(cache.list().filter((m) => m.state === 'ready').map((m) => m.key));
+      const r = await (await maint()).importHfCache({ from: p.from });
+      return { ...r, imported: r.imported.map((m) => ({ ...m, alreadyCached: before.has(m.model) })) };
+    },
     stats: (p) => {
       state.recorder.flush();
       if (p.zero) zeroStats(cache.db, state.clock());
-      return queryStats(cache.db, { sinceMs: p.sinceMs, run: p.run, by: p.by, now: state.clock() });
+      const names = modelNames(cache, state.config().models);
+      return queryStats(cache.db, { sinceMs: p.sinceMs, run: p.run, by: p.by, now: state.clock(), names });
     },
     metrics: (p) => {
       const m = metricsOf(state);
@@ -262,6 +299,7 @@ export function createHandlers(state: DaemonState) {
         run: p.run,
         now: state.clock(),
         targets: { hitRate: 0.8, lookupMs: 1000 },
+        names: modelNames(cache, state.config().models),
       });
       const format = p.format ?? 'md';
       const text =

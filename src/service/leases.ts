@@ -13,10 +13,14 @@ export interface Lease {
   modelId: number;
   connId: number | null;
   expiresAt: number;
+  /** When it was taken (epoch ms). */
+  takenAt: number;
+  /** The client label of the request that took it, if any. */
+  client: string | null;
 }
 
 export interface Leases {
-  acquire(modelId: number, connId: number | null): Lease;
+  acquire(modelId: number, connId: number | null, client?: string | null): Lease;
   /**
    * Marks a request in progress on `connId` until the returned function is called (idempotent).
    * While one is in progress, releaseConnection(connId) is remembered and acquire() on it stores nothing.
@@ -32,6 +36,8 @@ export interface Leases {
   count(): number;
   leasedModels(): Set<number>;
   setTtl(ms: number): void;
+  /** Unexpired leases, oldest first (copies: changing them changes nothing). */
+  list(): Lease[];
 }
 
 export function createLeases(opts: { ttlMs: number; clock?: () => number }): Leases {
@@ -58,11 +64,12 @@ export function createLeases(opts: { ttlMs: number; clock?: () => number }): Lea
   };
 
   return {
-    acquire(modelId, connId) {
+    acquire(modelId, connId, client = null) {
+      const now = clock();
       if (connId !== null && closed.has(connId)) {
-        return { id: `l-${randomBytes(8).toString('hex')}`, modelId, connId, expiresAt: clock() };
+        return { id: `l-${randomBytes(8).toString('hex')}`, modelId, connId, expiresAt: now, takenAt: now, client };
       }
-      const lease: Lease = { id: `l-${randomBytes(8).toString('hex')}`, modelId, connId, expiresAt: clock() + ttlMs };
+      const lease: Lease = { id: `l-${randomBytes(8).toString('hex')}`, modelId, connId, expiresAt: now + ttlMs, takenAt: now, client };
       byId.set(lease.id, lease);
       let held = perModel.get(modelId);
       if (!held) perModel.set(modelId, (held = new Set()));
@@ -138,6 +145,13 @@ export function createLeases(opts: { ttlMs: number; clock?: () => number }): Lea
       return n;
     },
     count: () => byId.size,
+    list() {
+      const now = clock();
+      return [...byId.values()]
+        .filter((l) => l.expiresAt > now)
+        .sort((a, b) => a.takenAt - b.takenAt)
+        .map((l) => ({ ...l }));
+    },
     setTtl(ms) {
       ttlMs = ms;
     },

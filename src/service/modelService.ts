@@ -8,6 +8,8 @@ import { storedSubfolder } from '../origin/fileFilter.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
 import type { BlobSink, ExpectedContent } from '../store/types.js';
 import type { Lease, Leases } from './leases.js';
+import { snapshotKeyOf } from './modelNames.js';
+import { UNRESOLVED_MODEL } from '../accounting/displayName.js';
 
 /** What the service needs from the downloader (src/origin/fetchModel.ts). */
 export interface Downloader {
@@ -46,6 +48,8 @@ export interface GetContext {
   lease?: boolean;
   onProgress?: (p: { model: string; doneBytes: number; totalBytes: number; file: string }) => void;
   signal?: AbortSignal;
+  /** Offline for this request (the caller's environment asked for it), whatever the daemon's config says. */
+  offline?: boolean | undefined;
 }
 
 export interface GetResult {
@@ -102,7 +106,7 @@ export function createModelService(deps: ModelServiceDeps) {
   function served(model: ModelRecord, canon: string, hit: boolean, ctx: GetContext): GetResult {
     cache.touch(model.id, clock(), hit);
     let lease: Lease | null = null;
-    if (ctx.lease !== false) lease = leases.acquire(model.id, ctx.connId ?? null);
+    if (ctx.lease !== false) lease = leases.acquire(model.id, ctx.connId ?? null, ctx.client ?? null);
     return {
       path: model.path,
       hit,
@@ -127,17 +131,17 @@ export function createModelService(deps: ModelServiceDeps) {
 
   async function getTracked(text: string, ctx: GetContext): Promise<GetResult> {
     const t0 = performance.now();
-    let modelName = text;
+    let canonical: string | null = null;
     try {
       const ref = deps.parseRef(text, deps.aliases());
       const canon = deps.canonicalRef(ref);
-      modelName = canon;
+      canonical = canon;
       const look = cache.lookup(canon);
       // The first hit of a model since start (or since an event distrusted it) lstats its files; a
       // model that fails is now damaged and takes the miss path, which re-fetches what cannot be trusted.
       if (look.hit && cache.confirmIntact(look.model.id)) {
         const out = served(look.model, canon, true, ctx);
-        maybeRevalidate(ref, canon);
+        if (ctx.offline !== true) maybeRevalidate(ref, canon);
         deps.record({
           model: look.model.key,
           outcome: 'hit',
@@ -150,6 +154,8 @@ export function createModelService(deps: ModelServiceDeps) {
         });
         return out;
       }
+      // An offline request never starts a fetch (it may still wait for one another request started).
+      if (ctx.offline === true && !admissions.isInFlight(canon)) throw offlineMiss(canon);
       const { outcome, leader } = await admissions.ensure(canon, () => prepare(ref, canon, ctx), ctx.signal);
       const hit = outcome.bytesDownloaded === 0;
       const out = served(outcome.model, canon, hit, ctx);
@@ -165,8 +171,11 @@ export function createModelService(deps: ModelServiceDeps) {
       });
       return out;
     } catch (err) {
+      // Accounted under the snapshot its reference resolved to; a reference that never resolved (a typo,
+      // an unknown repo, offline and uncached) is one bucket, so user text never becomes a row or a label.
+      const rec = canonical === null ? null : cache.getRef(canonical);
       deps.record({
-        model: modelName,
+        model: rec ? snapshotKeyOf(rec) : UNRESOLVED_MODEL,
         outcome: 'error',
         bytesServed: 0,
         bytesDownloaded: 0,
@@ -306,6 +315,11 @@ export function createModelService(deps: ModelServiceDeps) {
 }
 
 export type ModelService = ReturnType<typeof createModelService>;
+
+/** E_OFFLINE for a request that asked to stay offline (its caller's HF_HUB_OFFLINE / VOCORIZE_CACHE_OFFLINE). */
+function offlineMiss(canon: string): CacheError {
+  return new CacheError(ErrorCodes.OFFLINE, `offline: ${canon} is not fully cached (unset HF_HUB_OFFLINE / VOCORIZE_CACHE_OFFLINE to fetch it)`);
+}
 
 function expectedOf(f: { size: number; sha256?: string; gitSha1?: string }): ExpectedContent {
   const e: ExpectedContent = { size: f.size };

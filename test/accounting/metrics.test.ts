@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { shortModelKey } from '../../src/accounting/displayName.js';
 import type Database from 'better-sqlite3';
 import { collectMetrics, DOWNLOAD_SECONDS_BOUNDS, renderPrometheus } from '../../src/accounting/metrics.js';
 import { startRun } from '../../src/accounting/runs.js';
@@ -41,7 +42,7 @@ describe('metrics', () => {
     expect(sampleValue(fams, `${P}bytes_downloaded_total`)).toBe(EXPECTED.bytesDownloaded);
     expect(sampleValue(fams, `${P}bytes_avoided_total`)).toBe(s.bytesAvoided);
     expect(sampleValue(fams, `${P}time_saved_seconds_total`)).toBe(s.timeSavedMs / 1000);
-    expect(sampleValue(fams, `${P}model_requests_total`, { model: MODELS.tiny.key, outcome: 'hit' })).toBe(14);
+    expect(sampleValue(fams, `${P}model_requests_total`, { model: shortModelKey(MODELS.tiny.key), outcome: 'hit' })).toBe(14);
     expect(sampleValue(fams, `${P}size_bytes`)).toBe(1_690_000_000);
     expect(sampleValue(fams, `${P}limit_bytes`)).toBe(5_000_000_000);
     expect(sampleValue(fams, `${P}models`)).toBe(3);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { shortModelKey } from '../../src/accounting/displayName.js';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -81,8 +82,8 @@ describe('report renderers', () => {
     expect(md).toMatch(/\| Hit rate \| 86\.8% \| >= 80\.0% \| PASS \|/);
     expect(md).toContain('Grade rule: Start from the hit rate');
     expect(md).toContain('| Model | Requests | Hits | Misses | Errors | Hit rate | Size | Last use | Evictions |');
-    expect(md).toContain(`| ${MODELS.tiny.key} | 15 | 14 | 1 | 0 | 93.3% | 40.0 MB |`);
-    expect(md).toContain(`| ${MODELS.large.key} | 10 | 9 | 1 | 0 | 90.0% | not cached |`);
+    expect(md).toContain(`| ${shortModelKey(MODELS.tiny.key)} | 15 | 14 | 1 | 0 | 93.3% | 40.0 MB |`);
+    expect(md).toContain(`| ${shortModelKey(MODELS.large.key)} | 10 | 9 | 1 | 0 | 90.0% | not cached |`);
     expect(md).toContain('| Bytes avoided | 15.56 GB |');
     expect(md).toContain('## Top misses');
     expect(md).toContain('## Trend per day (UTC)');

@@ -14,7 +14,7 @@ interface DaemonStatusJson {
   pid: number | null;
   socket: string;
   version: string | null;
-  uptime: number | null;
+  uptimeMs: number | null;
 }
 
 const it = hubTest.extend('sandboxOptions', { models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
@@ -49,7 +49,7 @@ async function daemonStatus(sandbox: Sandbox): Promise<{ code: number | null; da
 }
 
 describe('one daemon per cache directory', () => {
-  it('`daemon status --json` has running, pid, socket, version, uptime; a second `daemon run` exits non-zero naming that pid and socket and the first keeps serving; `daemon stop` stops it (exit 0) and removes the socket', async ({ sb }) => {
+  it('`daemon status --json` has running, pid, socket, version, uptimeMs; a second `daemon run` exits non-zero naming that pid and socket and the first keeps serving; `daemon stop` stops it (exit 0) and removes the socket', async ({ sb }) => {
     const first = runForeground(sb);
     await waitFor(() => answers(sb.socketPath), 15_000, 'the foreground daemon to answer');
     const st = await daemonStatus(sb);
@@ -60,8 +60,8 @@ describe('one daemon per cache directory', () => {
     expect(daemonPid(sb.cacheDir)).toBe(pid);
     expect(st.data.socket).toBe(sb.socketPath);
     expect(st.data.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(typeof st.data.uptime).toBe('number');
-    expect(st.data.uptime).toBeGreaterThanOrEqual(0);
+    expect(typeof st.data.uptimeMs).toBe('number');
+    expect(st.data.uptimeMs).toBeGreaterThanOrEqual(0);
     expect((fs.statSync(sb.socketPath).mode & 0o777).toString(8)).toBe('600');
 
     const second = await runForeground(sb).exited;

@@ -356,7 +356,7 @@ describe('import --from-hf-cache', () => {
     const r = await s.cli(['import', '--from-hf-cache', hfRoot, '--json']);
     expect(r.code, r.stderr).toBe(1);
     const d = r.json<{ imported: Array<{ model: string; files: number }>; refused: Array<{ path: string; reason: string }> }>();
-    expect(d.imported).toEqual([{ model: `${MLX.id}@${commit}`, files: MLX.files.length, bytes: expect.any(Number) }]);
+    expect(d.imported).toEqual([{ model: `${MLX.id}@${commit}`, files: MLX.files.length, bytes: expect.any(Number), alreadyCached: false }]);
     expect(d.refused).toHaveLength(1);
     expect(d.refused[0]!.path).toContain(`models--mlx-community--whisper-base`);
     expect(d.refused[0]!.reason).toMatch(/weights\.npz/);

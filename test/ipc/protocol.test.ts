@@ -107,7 +107,7 @@ describe('parseRequest', () => {
   it('has a schema for every method name the daemon expects', () => {
     expect([...METHODS].sort()).toEqual(
       [
-        'hello', 'get', 'release', 'warm', 'list', 'status', 'pin', 'unpin', 'evict', 'verify', 'clean', 'optimize',
+        'hello', 'get', 'release', 'leases', 'warm', 'list', 'status', 'pin', 'unpin', 'evict', 'verify', 'clean', 'optimize',
         'restore', 'import', 'stats', 'metrics', 'report', 'runStart', 'runEnd', 'config', 'shutdown',
       ].sort(),
     );

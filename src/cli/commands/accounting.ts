@@ -19,8 +19,16 @@ export function parseSince(text: string | undefined, now = Date.now()): number |
   }
 }
 
-/** What `report --json` prints: where --out wrote the report, the report data (--format json), or the whole answer. */
-type ReportOutput = { format: ResultOf<'report'>['format']; out: string; report: ReportData } | ReportData | ResultOf<'report'>;
+/**
+ * What `report --json` prints, with or without --out and whatever --format: the format, the file --out
+ * wrote (null: none), the rendered text and the report data.
+ */
+export interface ReportOutput {
+  format: ResultOf<'report'>['format'];
+  out: string | null;
+  text: string;
+  data: ReportData;
+}
 
 export function renderStats(d: ResultOf<'stats'>): string {
   const lines = [
@@ -30,10 +38,21 @@ export function renderStats(d: ResultOf<'stats'>): string {
     `Time saved: ${duration(d.timeSavedMs)}${d.missPenaltyMs != null ? `; miss penalty: ${duration(d.missPenaltyMs)}` : ''}`,
   ];
   if (d.breakdown && d.breakdown.length > 0) {
-    const keys = Object.keys(d.breakdown[0]!);
-    lines.push('', table([keys.map((k) => k.toUpperCase()), ...d.breakdown.map((r) => keys.map((k) => fmtCell(k, r[k])))]));
+    // By model, the display name stands in for the key (the key stays in --json).
+    const keys = Object.keys(d.breakdown[0]!).filter((k, _i, all) => !(k === 'model' && all.includes('name')));
+    lines.push('', table([keys.map(columnTitle), ...d.breakdown.map((r) => keys.map((k) => fmtCell(k, r[k])))]));
   }
   return lines.join('\n');
+}
+
+const TITLES: Record<string, string> = { name: 'Model', day: 'Day (UTC)' };
+
+/** A readable column title for a breakdown field: `bytesServed` -> "Bytes served", `medianHitMs` -> "Median hit". */
+export function columnTitle(key: string): string {
+  const known = TITLES[key];
+  if (known) return known;
+  const words = key.replace(/Ms$/, '').replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function fmtCell(key: string, v: unknown): string {
@@ -80,10 +99,9 @@ export function registerAccounting(program: Command, cli: Cli): void {
           const file = path.resolve(o.out);
           fs.mkdirSync(path.dirname(file), { recursive: true });
           fs.writeFileSync(file, r.text);
-          return { data: { format: r.format, out: file, report: r.data }, human: () => `report written to ${file}` };
+          return { data: { format: r.format, out: file, text: r.text, data: r.data }, human: () => `report written to ${file}` };
         }
-        // The report text is itself the document (for json: valid JSON), so --json adds no wrapper.
-        return { data: r.format === 'json' ? r.data : r, human: () => r.text };
+        return { data: { format: r.format, out: null, text: r.text, data: r.data }, human: () => r.text };
       }),
     );
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { configSearchPath, loadConfig, redactConfig } from '../../config/load.js';
 import type { Cli, RunContext } from '../cli.js';
+import { configFileOf } from '../configFile.js';
 import { resolveConfig } from '../session.js';
 
 export function registerConfig(program: Command, cli: Cli): void {
@@ -8,11 +9,12 @@ export function registerConfig(program: Command, cli: Cli): void {
 
   config
     .command('show')
-    .description('print the effective config (tokens redacted)')
-    .action((_o: unknown, cmd: Command) =>
+    .description('print the effective config as a config file the loader accepts (tokens redacted)')
+    .option('--resolved', 'print the resolved config instead: internal field names, bytes and milliseconds, where it came from')
+    .action((o: { resolved?: boolean }, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const c = resolveConfig(ctx.globals);
-        const data = redactConfig(c);
+        const data = o.resolved ? redactConfig(c) : configFileOf(c);
         return { data, human: (d) => JSON.stringify(d, null, 2) };
       }),
     );

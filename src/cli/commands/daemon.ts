@@ -29,7 +29,7 @@ interface DaemonStatus {
   pid: number | null;
   socket: string;
   version: string | null;
-  uptime: number | null;
+  uptimeMs: number | null;
   /** It answered on the socket. */
   answering: boolean;
   /** Only when running without answering: whether the socket file exists. */
@@ -57,13 +57,13 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
     const holder = daemonServing(config.cacheDir, config.socketPath);
     if (holder) {
-      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptime: null, answering: false, socketMissing: !fs.existsSync(socketPath), log };
+      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptimeMs: null, answering: false, socketMissing: !fs.existsSync(socketPath), log };
     }
-    return { running: false, pid: null, socket: socketPath, version: null, uptime: null, answering: false, log };
+    return { running: false, pid: null, socket: socketPath, version: null, uptimeMs: null, answering: false, log };
   }
   try {
     const st = await deadlineCall(c, config, 'status', {});
-    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptime: st.daemon.uptimeMs, answering: true, log };
+    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptimeMs: st.daemon.uptimeMs, answering: true, log };
   } finally {
     void c.close();
   }
@@ -76,7 +76,7 @@ const renderState = (d: DaemonStatus) => {
   if (!d.answering) {
     return `running but unreachable: pid ${d.pid} holds the cache, but its socket ${d.socket} is ${d.socketMissing ? 'missing' : 'not listening'} (restart it: cache-manager daemon stop, then cache-manager daemon start)`;
   }
-  return `running: pid ${d.pid}, v${d.version}, up ${duration(d.uptime ?? 0)}, socket ${d.socket}`;
+  return `running: pid ${d.pid}, v${d.version}, up ${duration(d.uptimeMs ?? 0)}, socket ${d.socket}`;
 };
 
 /**
@@ -222,7 +222,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
 
   daemon
     .command('status')
-    .description('is a daemon answering? (--json: running, pid, socket, version, uptime, log)')
+    .description('is a daemon answering? (--json: running, pid, socket, version, uptimeMs, log)')
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Cli, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
-import { printable, size } from '../format.js';
+import { duration, printable, size, table } from '../format.js';
+import type { ResultOf } from '../../ipc/protocol.js';
 import { progressBar } from '../progress.js';
 
 export function registerGet(program: Command, cli: Cli): void {
@@ -31,9 +32,12 @@ export function registerGet(program: Command, cli: Cli): void {
               leaseScope: o.hold ? 'ttl' : 'connection',
               // Always asked for: besides the bar, progress events restart the call's idle deadline.
               progress: true,
+              ...ctx.offlineParam(),
             },
             { onProgress: bar.onProgress },
           );
+          // Human output: the lease id on stderr, so stdout stays the bare path scripts read.
+          if (o.hold && r.lease && !ctx.globals.json) ctx.out.note(leaseNote(r.lease));
           return {
             data: { path: r.path, hit: r.hit, model: r.model, ref: r.ref, commit: r.commit, files: r.files, bytes: r.bytes, lease: o.hold ? r.lease : null },
             human: (d) => d.path,
@@ -47,12 +51,24 @@ export function registerGet(program: Command, cli: Cli): void {
   program
     .command('release')
     .description('end a lease taken with get --hold')
-    .argument('<lease>', 'the lease id printed by get --hold --json')
+    .argument('<lease>', 'the lease id printed by get --hold (see also: cache-manager leases)')
     .action((lease: string, _o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session();
         const r = await s.call('release', { lease });
         return { data: r, human: (d) => (d.released ? `released ${printable(lease)}` : `no lease ${printable(lease)} (already ended)`) };
+      }),
+    );
+
+  program
+    .command('leases')
+    .description('the leases held now: id, model, holder (client, connection or ttl), age, expiry')
+    .action((_o: unknown, cmd: Command) =>
+      cli.run(cmd, async (ctx: RunContext) => {
+        // Without a daemon there are no leases: they live in the daemon's memory.
+        const s = await ctx.session({ allowDirect: true });
+        const r = await s.call('leases', {});
+        return { data: r, human: (d) => renderLeases(d) };
       }),
     );
 
@@ -76,6 +92,7 @@ export function registerGet(program: Command, cli: Cli): void {
           to: path.resolve(o.to),
           layout: o.layout,
           ...(o.withTokenizer ? { withTokenizer: true } : {}),
+          ...ctx.offlineParam(),
         });
         return { data: r, human: (d) => `${d.path}\n${d.files} files (${d.method})` };
       }),
@@ -96,7 +113,7 @@ export function registerGet(program: Command, cli: Cli): void {
         try {
           const r = await s.call(
             'warm',
-            { models: models.length > 0 ? models : undefined, client: 'warm', run: nonEmpty(process.env.VOCORIZE_CACHE_RUN) },
+            { models: models.length > 0 ? models : undefined, client: 'warm', run: nonEmpty(process.env.VOCORIZE_CACHE_RUN), ...ctx.offlineParam() },
             { onProgress: bar.onProgress },
           );
           const failed = r.results.filter((x) => !x.ok).length;
@@ -144,6 +161,27 @@ export function withPatterns(model: string, o: Patterns): string {
   if (o.include.length > 0) clauses.push(`include=${o.include.join(',')}`);
   if (o.exclude.length > 0) clauses.push(`exclude=${o.exclude.join(',')}`);
   return `${model}[${clauses.join(';')}]`;
+}
+
+/** The leases table; `now` only for the expiry column. */
+export function renderLeases(d: ResultOf<'leases'>, now = Date.now()): string {
+  if (d.leases.length === 0) return 'no leases held';
+  return table([
+    ['LEASE', 'MODEL', 'HOLDER', 'AGE', 'EXPIRES'],
+    ...d.leases.map((l) => [
+      l.id,
+      l.name,
+      `${l.holder.client ?? '-'} (${l.holder.connection === null ? 'ttl' : `connection ${l.holder.connection}`})`,
+      duration(l.ageMs),
+      `in ${duration(Math.max(0, l.expiresAt - now))}`,
+    ]),
+  ]);
+}
+
+/** `lease: <id> (expires in 30 min 0 s; cache-manager release <id>)`. */
+export function leaseNote(lease: { id: string; expiresAt: number }, now = Date.now()): string {
+  const id = printable(lease.id);
+  return `lease: ${id} (expires in ${duration(Math.max(0, lease.expiresAt - now))}; cache-manager release ${id})`;
 }
 
 export function nonEmpty(v: string | undefined): string | undefined {

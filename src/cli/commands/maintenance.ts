@@ -5,7 +5,7 @@ import { parseDuration } from '../../config/units.js';
 import type { ResultOf } from '../../ipc/protocol.js';
 import type { Cli, RunContext } from '../cli.js';
 import { usage } from '../cli.js';
-import { messageOf, size } from '../format.js';
+import { duration, messageOf, size } from '../format.js';
 import { progressBar } from '../progress.js';
 
 export function renderVerify(d: ResultOf<'verify'>): string {
@@ -24,7 +24,7 @@ export function renderVerify(d: ResultOf<'verify'>): string {
   if (d.orphans.rows > 0) lines.push(`orphan index rows: ${d.orphans.rows}`);
   for (const r of d.repaired) lines.push(`repaired   ${r}`);
   lines.push(
-    `Integrity: ${d.ok ? 'OK' : `${d.problems} problem(s) found`} (${d.mode}, ${d.models.length} models, ${d.filesChecked} files, ${size(d.bytesHashed)} hashed in ${Math.round(d.durationMs)} ms)`,
+    `Integrity: ${d.ok ? 'OK' : `${d.problems} problem(s) found`} (${d.mode}, ${d.models.length} models, ${d.filesChecked} files, ${size(d.bytesHashed)} hashed in ${duration(d.durationMs)})`,
   );
   if (!d.ok) lines.push('Issues: run cache-manager verify --repair, or cache-manager clean');
   return lines.join('\n');
@@ -133,9 +133,9 @@ export function registerMaintenance(program: Command, cli: Cli): void {
           data: d,
           human: (x) =>
             [
-              ...x.imported.map((m) => `imported ${m.model}: ${m.files} files (${size(m.bytes)})`),
+              ...x.imported.map((m) => `${m.alreadyCached ? 'already cached' : 'imported'} ${m.model}: ${m.files} files (${size(m.bytes)})`),
               ...x.refused.map((r) => `refused  ${r.path}: ${r.reason}`),
-              `${x.imported.length} imported, ${x.refused.length} refused`,
+              `${x.imported.filter((m) => !m.alreadyCached).length} imported, ${x.imported.filter((m) => m.alreadyCached).length} already cached, ${x.refused.length} refused`,
             ].join('\n'),
           exit: d.refused.length > 0 ? 1 : 0,
         };

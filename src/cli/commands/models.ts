@@ -21,7 +21,7 @@ export function registerModels(program: Command, cli: Cli): void {
                   ...[...d.models]
                     .sort((a, b) => b.lastAccess - a.lastAccess)
                     .map((m) => [
-                      m.model,
+                      m.name,
                       size(m.bytes),
                       ago(m.lastAccess, now),
                       String(m.hits),
