@@ -91,7 +91,7 @@ beforeAll(() => {
     if (!fs.existsSync(path.join(BUILD, 'cache', 'openCache.js'))) throw err;
   }
   fs.writeFileSync(path.join(BUILD, 'child.mjs'), CHILD);
-}, 60_000);
+});
 
 afterAll(() => rmTree(BUILD));
 

@@ -158,7 +158,7 @@ describe('accounting through the daemon', () => {
     const byModel = await stats(sb, ['--by', 'model']);
     const tiny = byModel.breakdown?.find((b) => String(b.model).startsWith(`${MODELS['whisper-tiny']}@`));
     expect(tiny).toMatchObject({ hits: 17, misses: 1, bytesDownloaded: SIZE['whisper-tiny'] });
-  }, 90_000); // 40 CLI processes, 8 at a time, and the file's Hub and sandbox set up on first use
+  }); // 40 CLI processes, 8 at a time, and the file's Hub and sandbox set up on first use
 
   it('two overlapping runs are accounted separately: stats --run of each matches its own requests', async ({ fileSb: sb }) => {
     const a = await stats(sb, ['--run', runs.A]);

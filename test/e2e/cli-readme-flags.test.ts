@@ -75,5 +75,5 @@ describe('README Commands table', () => {
       }
     }
     expect(missing).toEqual([]);
-  }, 120_000);
+  });
 });

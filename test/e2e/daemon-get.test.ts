@@ -47,7 +47,7 @@ describe('get', () => {
     // Many CLIs raced to autostart; the cache lock let exactly one daemon serve.
     expect(logLines(sb, /^daemon ready$/)).toHaveLength(1);
     expect(daemonPid(sb.cacheDir)).not.toBeNull();
-  }, 60_000);
+  });
 });
 
 describe('warm', () => {

@@ -130,7 +130,7 @@ describe('one daemon per cache directory', () => {
     const again = await getJson(sb, 'whisper-tiny'); // autostart on a fresh layout
     expect(again).toMatchObject({ hit: false, path: first.path });
     expect(fs.existsSync(again.path)).toBe(true);
-  }, 40_000);
+  });
 });
 
 describe('config reload', () => {

@@ -16,4 +16,4 @@ it('npm run demo completes offline: a miss, then a hit on the same path, verify 
   expect(r.stdout).toMatch(/^Total Cache Size: \d+MB$/m);
   expect(r.stdout).toMatch(/^Hit Rate: 50%$/m);
   expect(r.stdout).toMatch(/## Executive summary/);
-}, 120_000);
+});

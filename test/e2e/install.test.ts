@@ -103,7 +103,7 @@ afterAll(async () => {
   if (env) await sh('cache-manager daemon stop >/dev/null 2>&1 || true');
   await hub?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-}, 120_000);
+});
 
 describe('installed from a packed tarball, used by the old scripts of another repository', () => {
   it('the shims find the installed CLI and the repository config, and each caller reads what it expects', async () => {

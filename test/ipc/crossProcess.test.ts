@@ -30,7 +30,7 @@ beforeAll(() => {
   );
   fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(out, 'node_modules'));
-}, 60_000);
+});
 
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });

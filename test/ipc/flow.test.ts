@@ -123,7 +123,7 @@ describe('requests in flight', () => {
     const ids = p.messages.map((m) => m.data.id as number);
     expect(new Set(ids).size).toBe(200);
     expect(seen).toHaveLength(200);
-  }, 60_000);
+  });
 
   it('over all connections at most inflightTotal are handed over, but a connection with nothing in flight is still read', async () => {
     const held: Seen[] = [];
@@ -147,7 +147,7 @@ describe('requests in flight', () => {
       expect(held.length).toBeLessThanOrEqual(6);
       for (const r of held.splice(0)) r.conn.send('response', { id: r.id, result: {} });
     }
-  }, 60_000);
+  });
 
   it('a connection pipelining thousands of requests does not hold up another connection (repeated)', async () => {
     for (let round = 0; round < 5; round++) {
@@ -181,7 +181,7 @@ describe('requests in flight', () => {
       await server.close();
       cleanups.length = 0;
     }
-  }, 120_000);
+  });
 });
 
 describe('unsent replies', () => {
@@ -202,7 +202,7 @@ describe('unsent replies', () => {
     await p.waitFor(300, 60_000);
     expect(new Set(p.messages.map((m) => m.data.id)).size).toBe(300);
     expect(seen).toHaveLength(300);
-  }, 60_000);
+  });
 
   it('past replyLimitBytes the connection is closed and onDisconnect runs (its leases end as on any disconnect)', async () => {
     const gone: number[] = [];
@@ -223,7 +223,7 @@ describe('unsent replies', () => {
     const q = await peer();
     q.write(request('after'));
     await q.waitFor(1);
-  }, 60_000);
+  });
 
   it('past replyLimitTotalBytes over all connections, the one holding the most is closed and the others keep going', async () => {
     const gone: number[] = [];
@@ -252,7 +252,7 @@ describe('unsent replies', () => {
     const survivor = gone[0] === 1 ? b : a;
     survivor.socket.resume();
     await survivor.waitFor(12, 60_000);
-  }, 60_000);
+  });
 });
 
 describe('the connection cap', () => {
@@ -277,7 +277,7 @@ describe('the connection cap', () => {
     next.write(request('next'));
     await next.waitFor(1);
     expect(next.messages[0]!.data.result).toEqual({ ok: true });
-  }, 60_000);
+  });
 
   it('at the cap, the longest-idle connection holding nothing makes room; one holding a lease or a request never does', async () => {
     const leased = new Set<number>();
@@ -308,7 +308,7 @@ describe('the connection cap', () => {
     const refused = await peer();
     await refused.waitClosed();
     expect((refused.messages[0]!.data.error as { code: string }).code).toBe(ErrorCodes.BUSY);
-  }, 60_000);
+  });
 
   it('with many connections open, idle ones holding nothing are closed after idleTimeoutMs; busy ones stay', async () => {
     const { server } = await serve({ maxConnections: 100, idleCloseAbove: 2, idleTimeoutMs: 100 }, (r) => {
@@ -321,7 +321,7 @@ describe('the connection cap', () => {
     for (const p of idle) await p.waitClosed();
     expect(busy.ended).toBe(false);
     expect(server.connections()).toBe(1);
-  }, 60_000);
+  });
 });
 
 describe('half-closed peers', () => {
@@ -349,5 +349,5 @@ describe('half-closed peers', () => {
       await a.waitClosed();
       expect(a.messages.map((m) => m.data.id), `round ${round}`).toEqual([`a${round}`]);
     }
-  }, 60_000);
+  });
 });

@@ -51,7 +51,7 @@ describe('socket and directory permissions', () => {
     expect(dir.mode & 0o777).toBe(0o700);
     expect(dir.uid).toBe(process.getuid!());
     expect(fs.statSync(sb.cacheDir).mode & 0o077).toBe(0);
-  }, 30_000);
+  });
 
   it('a cache dir writable by others is refused with a clear message and a non-zero exit', async () => {
     sb = makeSandbox({ endpoint: hub.endpoint, models: { ...ALIASES } });
@@ -65,7 +65,7 @@ describe('socket and directory permissions', () => {
     expect(r.stderr).toContain('chmod go-w');
     expect(fs.existsSync(sb.socketPath)).toBe(false);
     expect(fs.existsSync(path.join(sb.cacheDir, 'v1', 'index.db'))).toBe(false);
-  }, 30_000);
+  });
 
   it('a socket dir writable by others is refused with a clear message and a non-zero exit', async () => {
     sb = makeSandbox({ endpoint: hub.endpoint, models: { ...ALIASES } });
@@ -77,7 +77,7 @@ describe('socket and directory permissions', () => {
     expect(r.stderr).toContain(path.dirname(sb.socketPath));
     expect(r.stderr).toMatch(/E_UNSAFE_PERMISSIONS|writable/);
     expect(fs.existsSync(sb.socketPath)).toBe(false);
-  }, 30_000);
+  });
 });
 
 describe('the Hub token', () => {
@@ -114,5 +114,5 @@ describe('the Hub token', () => {
     for (const o of outputs) expect(o.includes(TOKEN), `token in the output of ${o.split('\n')[0]}`).toBe(false);
     // Nor a recognisable fragment of it.
     for (const o of [...outputs, logText]) expect(o.includes(TOKEN.slice(3, 20))).toBe(false);
-  }, 60_000);
+  });
 });

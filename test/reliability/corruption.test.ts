@@ -66,7 +66,7 @@ describe('corrupted content', () => {
     const v = await verifyJson(sb);
     expect(v.text).toContain(VICTIM);
     await detectRepairServe(sb, hub, 'flipped byte');
-  }, 60_000);
+  });
 
   it('a truncated file is found and re-fetched', async ({ hub, sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
@@ -74,7 +74,7 @@ describe('corrupted content', () => {
     fs.chmodSync(file, 0o644);
     fs.truncateSync(file, 100);
     await detectRepairServe(sb, hub, 'truncated file');
-  }, 60_000);
+  });
 
   it('a blob replaced by a symlink is reported and the snapshot is served intact', async ({ sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
@@ -96,7 +96,7 @@ describe('corrupted content', () => {
     assertIntact(await getJson(sb, 'whisper-tiny'));
     expect(fs.readFileSync(outside, 'utf8')).toBe('{"evil":true}');
     expect(fs.lstatSync(blob).isSymbolicLink()).toBe(false);
-  }, 60_000);
+  });
 
   it('a snapshot file made writable and edited: the watcher marks it damaged and the next get re-fetches', async ({ hub, sb }) => {
     const got = await getJson(sb, 'whisper-tiny');
@@ -113,7 +113,7 @@ describe('corrupted content', () => {
     expect(wkFileGets(hub)).toBeGreaterThan(gets);
     assertIntact(again);
     expect((await verifyJson(sb)).code).toBe(0);
-  }, 60_000);
+  });
 });
 
 describe('a damaged index', () => {
@@ -130,7 +130,7 @@ describe('a damaged index', () => {
     expect(again.commit).toBe(got.commit);
     expect(wkFileGets(hub)).toBe(gets);
     assertIntact(again);
-  }, 60_000);
+  });
 
   it('WAL removed after kill -9: the index opens at its last checkpoint, verify + optimize reconcile, gets are intact', async ({ sb }) => {
     await getJson(sb, 'whisper-tiny');
@@ -148,5 +148,5 @@ describe('a damaged index', () => {
     // Every indexed file is on disk, and every blob file is indexed.
     const rows = readIndex(sb, (db) => (db.prepare('SELECT digest FROM blobs').all() as Array<{ digest: string }>).map((r) => r.digest));
     expect(walk(path.join(v1(sb), 'blobs')).map((p) => path.basename(p)).sort()).toEqual([...rows].sort());
-  }, 60_000);
+  });
 });

@@ -111,24 +111,24 @@ describe('kill -9 during a download', () => {
       );
     });
     hub.faults.clear();
-  }, 60_000);
+  });
 
   it('after every blob is committed, before admission', async () => {
     await crashDuringMiss('before-admit', async () => undefined);
-  }, 60_000);
+  });
 
   it('after the snapshot tree is linked under tmp/, before the rename', async () => {
     await crashDuringMiss('linked', async () => undefined);
-  }, 60_000);
+  });
 
   it('after the rename into snapshots/, before the index transaction', async () => {
     await crashDuringMiss('published', async () => undefined);
-  }, 60_000);
+  });
 
   it('during the LRU eviction a miss triggers (index written, files not yet removed)', async () => {
     // Room for base + mlx but not tiny as well: the miss evicts.
     await crashDuringMiss('evict-indexed', async () => undefined, { maxSize: '3MB', lowWatermark: 0.95 });
-  }, 60_000);
+  });
 });
 
 describe('kill -9 during maintenance and accounting', () => {
@@ -147,7 +147,7 @@ describe('kill -9 during maintenance and accounting', () => {
     const again = await getJson(sb, 'whisper-base');
     expect(again.hit).toBe(false);
     expect(walk(again.path).length).toBe(again.files);
-  }, 60_000);
+  });
 
   it('during `clean --all` (one model removed, one to go)', async () => {
     const sb = sandbox();
@@ -166,7 +166,7 @@ describe('kill -9 during maintenance and accounting', () => {
     expect([base.hit, mlx.hit]).toContain(false);
     expect(walk(base.path).length).toBe(base.files);
     expect(walk(mlx.path).length).toBe(mlx.files);
-  }, 60_000);
+  });
 
   it('during an accounting flush (rows written, transaction not committed)', async () => {
     const sb = sandbox();
@@ -183,5 +183,5 @@ describe('kill -9 during maintenance and accounting', () => {
     // Events flushed before the crash persist; the uncommitted batch is lost whole, never half-written.
     expectNotLower(after, before);
     expect(after.hits === before.hits || after.hits === before.hits + 1).toBe(true);
-  }, 60_000);
+  });
 });

@@ -20,12 +20,12 @@ beforeAll(async () => {
   sb = makeSandbox({ endpoint: hub.endpoint, models: { ...ALIASES } });
   const up = await sb.cli(['daemon', 'start']);
   expect(up.code, up.stderr).toBe(0);
-}, 60_000);
+});
 
 afterAll(async () => {
   await sb?.cleanup();
   await hub?.close();
-}, 60_000);
+});
 
 async function leasesHeld(): Promise<number> {
   const r = await sb.cli(['--json', 'status']);

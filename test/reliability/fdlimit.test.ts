@@ -22,11 +22,11 @@ beforeAll(async () => {
     timeout: 30_000,
   });
   expect(r.status, r.stderr).toBe(0);
-}, 60_000);
+});
 
 afterAll(async () => {
   await sb?.cleanup();
-}, 60_000);
+});
 
 interface Outcome {
   socket: net.Socket;
@@ -82,5 +82,5 @@ describe('a low open-file limit', () => {
     await waitFor(async () => 'result' in (await rawCall(sb.socketPath, 'hello').catch(() => ({}))), 10_000, 'hello on a new connection');
     const st = await sb.cli(['--json', 'daemon', 'status']);
     expect(st.json<{ running: boolean; pid: number }>()).toMatchObject({ running: true, pid });
-  }, 120_000);
+  });
 });

@@ -71,7 +71,7 @@ beforeAll(async () => {
   hub = await startFakeHub({ repos: [mlxRepo('mlx-community/whisper-tiny')], treePageSize: 1000 });
   sb = makeSandbox({ endpoint: hub.endpoint, models: { ...ALIASES }, config: {} });
   sb.writeConfig({ download: { concurrency: 4, retries: 1, stallTimeout: '5s', retryBase: '10ms', retryMax: '50ms' } });
-}, 60_000);
+});
 
 afterAll(async () => {
   for (const p of immutable) {
@@ -83,7 +83,7 @@ afterAll(async () => {
   }
   await sb?.cleanup();
   await hub?.close();
-}, 60_000);
+});
 
 describe('listings that cannot be stored are refused when resolved', () => {
   it('a file and a folder of the same name (a, a/b): E_BAD_LISTING naming both, nothing downloaded', async () => {
@@ -104,7 +104,7 @@ describe('listings that cannot be stored are refused when resolved', () => {
     expect(err.retryable).toBe(false);
     expect(fileGets(repo)).toBe(0);
     expect(readIndex(sb, (db) => db.prepare('SELECT key FROM models WHERE repo = ?').all(repo))).toEqual([]);
-  }, 60_000);
+  });
 
   it('a 300-character path segment: E_PATH_TOO_LONG naming the path, nothing downloaded', async () => {
     const repo = 'fs-errors/long-name';
@@ -122,7 +122,7 @@ describe('listings that cannot be stored are refused when resolved', () => {
     expect(err.message).toContain('255');
     expect(err.retryable).toBe(false);
     expect(fileGets(repo)).toBe(0);
-  }, 60_000);
+  });
 
   it('the rules on their own: segment and path bounds in bytes, prefix conflicts at any depth', () => {
     expect(() => assertListingStorable(['a/b/c', 'a/b/d', 'a/e'], 'x')).not.toThrow();
@@ -164,7 +164,7 @@ describe('an unwritable cache: E_CACHE_READ_ONLY naming the path, hits keep bein
     expect(walk(path.join(v1(sb), 'tmp')).filter((p) => !/partial-/.test(path.basename(p)))).toEqual([]);
     // Once the flag is cleared the same get succeeds.
     expect((await getJson(sb, spec.id)).hit).toBe(false);
-  }, 90_000);
+  });
 
   it('an immutable index WAL (chattr +i index.db-wal)', async (ctx) => {
     await getJson(sb, 'mlx-tiny');
@@ -191,7 +191,7 @@ describe('an unwritable cache: E_CACHE_READ_ONLY naming the path, hits keep bein
       chattr('-i', wal);
     }
     expect((await getJson(sb, spec.id)).hit).toBe(false);
-  }, 90_000);
+  });
 });
 
 describe('an unusable cacheDir is a config error (exit 2) for every command', () => {
@@ -215,7 +215,7 @@ describe('an unusable cacheDir is a config error (exit 2) for every command', ()
       expect(r.stderr).toContain(`create ${target}`);
     }
     expect(fs.existsSync(target)).toBe(false);
-  }, 120_000);
+  });
 
   it.each([['/proc'], ['/sys']])('a cacheDir under %s is refused up front, never spinning', async (base) => {
     if (!fs.existsSync(base)) return;
@@ -247,7 +247,7 @@ describe('an unusable cacheDir is a config error (exit 2) for every command', ()
       expect(r.stderr).toContain(c.field);
       expect(r.stderr).toContain('/proc/vocorize-');
     }
-  }, 60_000);
+  });
 
   it('the bounded mkdir fails where recursive mkdir would loop (a folder under /proc)', () => {
     if (!fs.existsSync('/proc/self')) return;

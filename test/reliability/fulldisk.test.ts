@@ -38,7 +38,7 @@ beforeAll(async () => {
     skipReason = `mount -t tmpfs failed (${(err as Error).message.split('\n')[0]})`;
   }
   sb.writeConfig({ maxSize: '1GB', download: { concurrency: 4, retries: 1, stallTimeout: '5s', retryBase: '10ms', retryMax: '50ms', minFree: '0' } });
-}, 60_000);
+});
 
 afterAll(async () => {
   await sb.cli(['daemon', 'stop']).catch(() => undefined);
@@ -56,7 +56,7 @@ afterAll(async () => {
   await hub.close();
   // eslint-disable-next-line no-console
   if (!mounted) console.log(`reliability/fulldisk: SKIPPED — ${skipReason}`);
-}, 60_000);
+});
 
 function assertNothingPartial(repo: string): void {
   expect(walk(path.join(v1(sb), 'tmp')), 'tmp/ after the failed miss').toEqual([]);
@@ -92,7 +92,7 @@ describe('full disk (64 MB tmpfs as the cache dir)', () => {
     const again = await getJson(sb, 'whisper-tiny');
     expect(again.hit).toBe(true);
     expect(walk(again.path).length).toBe(tiny.files);
-  }, 60_000);
+  });
 
   it('the disk filling up in the middle of a download: E_NO_SPACE, the temp file is gone, hits keep working', async (ctx) => {
     if (!mounted) return ctx.skip();
@@ -122,7 +122,7 @@ describe('full disk (64 MB tmpfs as the cache dir)', () => {
     assertNothingPartial(MID);
     expect((await getJson(sb, 'whisper-tiny')).hit).toBe(true);
     hub.faults.clear();
-  }, 60_000);
+  });
 
   it('a model larger than maxSize fails with E_TOO_LARGE before any byte is fetched', async (ctx) => {
     if (!mounted) return ctx.skip();
@@ -134,5 +134,5 @@ describe('full disk (64 MB tmpfs as the cache dir)', () => {
     expect(hub.counters.requests(`/${MID}/resolve`, 'GET')).toBe(before);
     assertNothingPartial(MID);
     expect((await getJson(sb, 'whisper-tiny')).hit).toBe(true);
-  }, 60_000);
+  });
 });

@@ -49,7 +49,7 @@ beforeAll(async () => {
     role: 'cli',
   });
   sb = makeSandbox({ endpoint: hub.endpoint, models: { ...ALIASES } });
-}, 30_000);
+});
 
 afterAll(async () => {
   core?.close();
@@ -58,7 +58,7 @@ afterAll(async () => {
   await hub.close();
   // eslint-disable-next-line no-console
   console.log(`reliability/hostile: ${fuzzCases} fuzz cases`);
-}, 30_000);
+});
 
 /** One request through the daemon's request path; returns the reply it would send. */
 async function serve(raw: unknown): Promise<{ result?: unknown; error?: { code: string; message: string; retryable: boolean } }> {
@@ -109,7 +109,7 @@ describe('request path property tests', () => {
       }),
       { numRuns: 300 },
     );
-  }, 60_000);
+  });
 
   it('known methods with random params (wrong types, unknown fields, deep nesting, huge strings) get a valid reply', async () => {
     await fc.assert(
@@ -124,7 +124,7 @@ describe('request path property tests', () => {
       ),
       { numRuns: 300 },
     );
-  }, 120_000);
+  });
 
   it('unknown methods and malformed envelopes are refused with E_BAD_REQUEST / E_BAD_FRAME', async () => {
     await fc.assert(
@@ -230,7 +230,7 @@ describe('the real socket under random bytes', () => {
     const hello = await rawCall(sb.socketPath, 'hello');
     expect(hello).toHaveProperty('result');
     expect((await getJson(sb, 'whisper-tiny')).hit).toBe(true);
-  }, 90_000);
+  });
 });
 
 describe('symlinks planted in the cache', () => {
@@ -272,5 +272,5 @@ describe('symlinks planted in the cache', () => {
     } finally {
       fs.rmSync(outside, { recursive: true, force: true });
     }
-  }, 90_000);
+  });
 });

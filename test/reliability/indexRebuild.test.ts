@@ -95,7 +95,7 @@ describe('index.db destroyed while the daemon is stopped', () => {
     const s = await assertServedWithoutDownloads(commits, true);
     expect(s.index!.movedAside.length).toBeGreaterThan(0);
     expect(brokenFiles('index.db').length).toBeGreaterThan(0);
-  }, 90_000);
+  });
 
   it('filled with garbage: moved aside and rebuilt', async () => {
     const commits = await cacheAll();
@@ -103,14 +103,14 @@ describe('index.db destroyed while the daemon is stopped', () => {
     fs.writeFileSync(db, Buffer.alloc(fs.statSync(db).size, 0x5a));
     const s = await assertServedWithoutDownloads(commits, true);
     expect(s.index!.movedAside.some((p) => path.basename(p).startsWith('index.db.broken-'))).toBe(true);
-  }, 90_000);
+  });
 
   it('deleted with its -wal and -shm: rebuilt', async () => {
     const commits = await cacheAll();
     for (const f of ['index.db', 'index.db-wal', 'index.db-shm']) fs.rmSync(path.join(v1(sb), f), { force: true });
     const s = await assertServedWithoutDownloads(commits, true);
     expect(s.index!.reason).toBe('index missing');
-  }, 90_000);
+  });
 
   it('deleted, its -wal left behind: the stray WAL is moved aside, the index rebuilt', async () => {
     const commits = await cacheAll();
@@ -118,7 +118,7 @@ describe('index.db destroyed while the daemon is stopped', () => {
     fs.rmSync(path.join(v1(sb), 'index.db'), { force: true });
     const s = await assertServedWithoutDownloads(commits, true);
     expect(s.index!.movedAside.some((p) => p.endsWith('-wal'))).toBe(true);
-  }, 90_000);
+  });
 
   it('a branch whose ref was lost is served offline from its only cached commit', async () => {
     const commits = await cacheAll();
@@ -128,7 +128,7 @@ describe('index.db destroyed while the daemon is stopped', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json<{ commit: string }>().commit).toBe(commits.get('whisper-tiny'));
     expect(fileGets()).toBe(before);
-  }, 90_000);
+  });
 });
 
 describe('accounting.db', () => {
@@ -143,7 +143,7 @@ describe('accounting.db', () => {
     expect(brokenFiles('accounting.db').length).toBeGreaterThan(0);
     const stats = await sb.cli(['--json', 'stats']);
     expect(stats.code, stats.stderr).toBe(0);
-  }, 90_000);
+  });
 
   it('the accounting tables live in accounting.db, none in index.db', async () => {
     await cacheAll();
@@ -157,7 +157,7 @@ describe('accounting.db', () => {
     };
     expect(tables('index.db')).not.toContain('events');
     expect(tables('accounting.db')).toEqual(expect.arrayContaining(['events', 'daily_totals', 'runs', 'stats_resets']));
-  }, 60_000);
+  });
 });
 
 describe('index.db destroyed while the daemon runs', () => {
@@ -199,7 +199,7 @@ describe('index.db destroyed while the daemon runs', () => {
     await waitFor(gone(pid), 15_000, 'the daemon to exit for a restart');
     expect(fs.readFileSync(path.join(sb.root, 'daemon.log'), 'utf8')).toContain('index database damaged');
     await assertServedWithoutDownloads(commits, true);
-  }, 90_000);
+  });
 
   it('status answers from memory and says the index is damaged; daemon stop stops it; the next start rebuilds', async () => {
     const { commits, pid } = await damageUnderDaemon();
@@ -212,7 +212,7 @@ describe('index.db destroyed while the daemon runs', () => {
     expect(stop.code, stop.stderr).toBe(0);
     await waitFor(gone(pid), 15_000, 'the daemon to stop');
     await assertServedWithoutDownloads(commits, true);
-  }, 90_000);
+  });
 
   it('daemon stop alone stops it; the next start rebuilds', async () => {
     const { commits, pid } = await damageUnderDaemon();
@@ -220,5 +220,5 @@ describe('index.db destroyed while the daemon runs', () => {
     expect(stop.code, stop.stderr).toBe(0);
     await waitFor(gone(pid), 15_000, 'the daemon to stop');
     await assertServedWithoutDownloads(commits, true);
-  }, 90_000);
+  });
 });

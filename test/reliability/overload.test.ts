@@ -20,14 +20,14 @@ beforeAll(async () => {
   hub = await startFakeHub({ repos: [whisperKitRepo({ weightScale: 0.05 })] });
   sb = makeSandbox({ endpoint: hub.endpoint, models: { 'whisper-tiny': ALIASES['whisper-tiny'] } });
   expect((await getJson(sb, 'whisper-tiny')).hit).toBe(false);
-}, 60_000);
+});
 
 afterAll(async () => {
   await sb?.cleanup();
   await hub?.close();
   // eslint-disable-next-line no-console
   console.log(`reliability/overload: ${IDLE_CONNECTIONS} idle connections, ${PIPELINED} pipelined requests`);
-}, 60_000);
+});
 
 function connectIdle(socketPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -67,7 +67,7 @@ describe('idle connections', () => {
     } finally {
       for (const s of idle) s.destroy();
     }
-  }, 120_000);
+  });
 });
 
 describe('a client that pipelines without reading', () => {

@@ -22,12 +22,12 @@ let sb: Sandbox;
 beforeAll(async () => {
   hub = await startHub();
   sb = makeSandbox({ endpoint: hub.endpoint, models: { ...ALIASES } });
-}, 30_000);
+});
 
 afterAll(async () => {
   await sb?.cleanup();
   await hub?.close();
-}, 60_000);
+});
 
 function assertIntact(dir: string): void {
   const files = walk(dir);

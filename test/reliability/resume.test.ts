@@ -61,5 +61,5 @@ describe('kill -9 mid-download, then get again', () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
     const verify = await sb.cli(['verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-  }, 60_000);
+  });
 });

@@ -25,14 +25,14 @@ beforeAll(async () => {
     models: { 'whisper-tiny': ALIASES['whisper-tiny'] },
     config: { download: { concurrency: 4, retries: 0, stallTimeout: '120s' } },
   });
-}, 30_000);
+});
 
 afterAll(async () => {
   await sb?.cleanup();
   await hub?.close();
   // eslint-disable-next-line no-console
   console.log(`reliability/shutdown: ${ROUNDS} SIGTERMs during a miss, ${ROUNDS * CONNECTIONS * GETS_PER_CONNECTION} requests in flight`);
-}, 30_000);
+});
 
 const fileGets = (): number =>
   hub.counters.log.filter((r) => r.method === 'GET' && (r.path.includes(FILE) || r.query.includes(encodeURIComponent(FILE)))).length;

@@ -17,11 +17,11 @@ beforeAll(async () => {
   sb = makeSandbox({ config: {} });
   const r = await sb.cli(['daemon', 'start']);
   expect(r.code, r.stderr).toBe(0);
-}, 60_000);
+});
 
 afterAll(async () => {
   await sb?.cleanup();
-}, 60_000);
+});
 
 async function helloAnswers(): Promise<boolean> {
   try {
@@ -71,7 +71,7 @@ describe('socket file removed or replaced', () => {
     }
     const st = await sb.cli(['--json', 'daemon', 'status']);
     expect(st.json<{ running: boolean; pid: number }>()).toMatchObject({ running: true, pid });
-  }, 120_000);
+  });
 
   it('a path taken by a regular file is left alone and logged; removing the file lets the daemon listen again', async () => {
     fs.unlinkSync(sb.socketPath);
@@ -80,5 +80,5 @@ describe('socket file removed or replaced', () => {
     expect(fs.readFileSync(sb.socketPath, 'utf8')).toBe('not a socket');
     fs.unlinkSync(sb.socketPath);
     await waitFor(helloAnswers, 20_000, 'the daemon to listen again');
-  }, 60_000);
+  });
 });

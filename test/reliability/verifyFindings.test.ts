@@ -43,13 +43,13 @@ beforeAll(async () => {
     logger: createLogger({ level: 'silent', file: null }),
     role: 'cli',
   });
-}, 30_000);
+});
 
 afterAll(async () => {
   core?.close();
   fs.rmSync(root, { recursive: true, force: true });
   await hub?.close();
-}, 30_000);
+});
 
 const get = () => core.handlers.handle('get', { model: 'whisper-tiny', lease: false }, ctx);
 
