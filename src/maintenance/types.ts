@@ -1,6 +1,7 @@
 import type { OpenedCache } from '../cache/maintenanceApi.js';
 import type { ModelRecord } from '../cache/types.js';
 import type { Log } from '../logger.js';
+import type { CleanResult, OptimizeResult, VerifyResult } from '../ipc/maintenanceResults.js';
 
 /** What the maintenance commands need from their host (the daemon, or the CLI holding the cache lock). */
 export interface MaintenanceDeps {
@@ -25,33 +26,13 @@ export interface MaintenanceDeps {
 }
 
 /** One hour: no live download leaves a temp file or a pending blob untouched that long (stall timeout is seconds). */
+/** What verify, clean and optimize return is what the daemon sends: the protocol's result types. */
+export type { CleanResult, OptimizeResult, VerifyResult };
+
 export const STALE_MS = 60 * 60 * 1000;
 
-export type VerifyStatus = 'ok' | 'corrupted' | 'missing' | 'repaired';
+export type VerifyStatus = VerifyResult['models'][number]['status'];
 
-/** Assignable to the socket protocol's verify result (ResultOf<'verify'>), which the daemon sends as is. */
-export interface VerifyResult {
-  ok: boolean;
-  mode: 'full' | 'quick';
-  models: Array<{ model: string; status: VerifyStatus; corrupted: string[]; missing: string[] }>;
-  orphans: {
-    /** Blob files no live index row names (no row, a refcount-0 row, or not a regular file). */
-    blobs: Array<{ digest: string; bytes: number }>;
-    /** Stale entries of tmp/ (absolute paths). */
-    temp: Array<{ path: string; bytes: number }>;
-    /** Blob rows whose blob file is missing. */
-    rows: number;
-    /** Directories under snapshots/ that no model owns (absolute paths). */
-    snapshots: Array<{ path: string; bytes: number }>;
-  };
-  filesChecked: number;
-  bytesHashed: number;
-  durationMs: number;
-  /** Model keys re-fetched successfully, and orphans removed ('orphan blob <digest>', ...). */
-  repaired: string[];
-  /** Problems still present when verify returns (after repair). */
-  problems: number;
-}
 
 export interface VerifyOptions {
   models?: number[];
@@ -69,30 +50,7 @@ export interface CleanOptions {
   models: number[];
 }
 
-/** Assignable to the socket protocol's clean result (ResultOf<'clean'>). kind: 'model' | 'blob' | 'row' | 'temp' | 'snapshot' | 'quarantine'. */
-export interface CleanResult {
-  dryRun: boolean;
-  removed: Array<{ kind: string; name: string; bytes: number }>;
-  skipped: Array<{ model: string; reason: string }>;
-  freedBytes: number;
-}
 
-export interface OptimizeResult {
-  sweptTempBytes: number;
-  orphanBlobs: number;
-  orphanBytes: number;
-  /** Snapshot trees no model owns, removed. */
-  orphanSnapshots: number;
-  orphanSnapshotBytes: number;
-  evictedModels: number;
-  evictedBytes: number;
-  /** Disk bytes freed: temp + orphan blobs + orphan snapshot trees + evicted + index shrink. */
-  freedBytes: number;
-  dbBytesBefore: number;
-  dbBytesAfter: number;
-  eventsRolled: number;
-  daysTouched: number;
-}
 
 export type RestoreLayout = 'plain' | 'hf' | 'whisperkit';
 export type RestoreMethod = 'clone' | 'hardlink' | 'copy' | 'mixed';
