@@ -1,6 +1,6 @@
 import http from 'node:http';
-import type { DaemonState } from '../service/handlers.js';
-import { metricsOf } from '../service/handlers.js';
+import type { DaemonState } from '../service/serviceState.js';
+import { metricsOf } from '../service/statusOf.js';
 import { renderPrometheus } from '../accounting/metrics.js';
 
 /** Optional Prometheus endpoint: GET /metrics on 127.0.0.1 only (never another interface). */

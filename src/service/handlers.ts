@@ -1,166 +1,22 @@
-import { collectMetrics, renderPrometheus } from '../accounting/metrics.js';
-import type { Recorder } from '../accounting/recorder.js';
+import { renderPrometheus } from '../accounting/metrics.js';
 import { endRun, startRun } from '../accounting/runs.js';
 import { queryStats, zeroStats } from '../accounting/stats.js';
-import type { OpenedCache } from '../cache/maintenanceApi.js';
 import type { ModelRecord } from '../cache/types.js';
 import { redactConfig } from '../config/load.js';
-import type { ResolvedConfig } from '../config/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
-import type { Method, ModelView, ParamsOf, ResultOf, WarmItem } from '../ipc/protocol.js';
+import { faultPoint } from '../faults.js';
+import type { Method, ParamsOf, ResultOf, WarmItem } from '../ipc/protocol.js';
 import { PROTOCOL_VERSION } from '../ipc/protocol.js';
 import type { Maintenance, MaintenanceDeps } from '../maintenance/index.js';
-import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
-import type { Origin } from '../origin/types.js';
 import { tokenizerRefFor } from '../origin/whisperKitTokenizer.js';
-import { faultPoint } from '../faults.js';
-import type { Leases } from './leases.js';
-import type { Logger } from '../logger.js';
-import type { GetResult, ModelService } from './modelService.js';
+import type { GetResult } from './modelService.js';
 import { modelNames } from './modelNames.js';
-import { shortModelKey } from '../accounting/displayName.js';
+import { describeModel, findCachedModel, type CallContext, type DaemonState, type Handler } from './serviceState.js';
+import { leasesOf, metricsOf, statusOf } from './statusOf.js';
 
-export interface DaemonState {
-  config: () => ResolvedConfig;
-  cache: OpenedCache;
-  leases: Leases;
-  service: ModelService;
-  recorder: Recorder;
-  origins: () => Origin[];
-  logger: Logger;
-  clock: () => number;
-  startedAt: number;
-  version: string;
-  socketPath: string;
-  requestShutdown: () => void;
-}
+export type { CallContext, DaemonState };
 
-export interface CallContext {
-  connId: number;
-  progress: (data: Record<string, unknown>) => void;
-}
-
-type Handler<M extends Method> = (params: ParamsOf<M>, ctx: CallContext) => ResultOf<M> | Promise<ResultOf<M>>;
-
-/** Public shape of a model in list/status answers. */
-export function describeModel(m: ModelRecord, leased: boolean, name: string = shortModelKey(m.key)): ModelView {
-  return {
-    model: m.key,
-    name,
-    repo: m.repo,
-    subfolder: m.subfolder,
-    commit: m.commit,
-    path: m.path,
-    origin: m.origin,
-    bytes: m.size,
-    files: m.fileCount,
-    createdAt: m.createdAt,
-    lastAccess: m.lastAccess,
-    hits: m.hits,
-    pinned: m.pinned,
-    leased,
-    state: m.state,
-  };
-}
-
-/**
- * Finds a cached model from what a user typed: a snapshot key, an alias or a reference.
- * Throws E_UNKNOWN_MODEL when nothing cached matches.
- */
-export function findCachedModel(state: DaemonState, text: string): ModelRecord {
-  const direct = state.cache.getModel(text);
-  if (direct) return direct;
-  const ref = parseModelRef(text, state.config().models);
-  const canon = canonicalRef(ref);
-  const look = state.cache.lookup(canon);
-  if (look.hit) return look.model;
-  if (look.ref) {
-    const sub = look.ref.subfolder ? `:${look.ref.subfolder}` : '';
-    const m = state.cache.getModel(`${look.ref.repo}${sub}@${look.ref.commit}`);
-    if (m) return m;
-  }
-  const candidates = state.cache
-    .list()
-    .filter((m) => m.repo === ref.repo && m.subfolder === ref.subfolder)
-    .sort((a, b) => b.lastAccess - a.lastAccess);
-  if (candidates[0]) return candidates[0];
-  throw new CacheError(ErrorCodes.UNKNOWN_MODEL, `${text} is not in the cache (run: cache-manager get ${text})`);
-}
-
-/** The unexpired leases, each with the model it holds and who holds it. */
-export function leasesOf(state: DaemonState): ResultOf<'leases'> {
-  const names = modelNames(state.cache, state.config().models);
-  const now = state.clock();
-  return {
-    leases: state.leases.list().map((l) => {
-      const key = state.cache.getModel(l.modelId)?.key ?? `(model ${l.modelId})`;
-      return {
-        id: l.id,
-        model: key,
-        name: names(key),
-        holder: { client: l.client, connection: l.connId, scope: l.connId === null ? 'ttl' : 'connection' },
-        takenAt: l.takenAt,
-        ageMs: Math.max(0, now - l.takenAt),
-        expiresAt: l.expiresAt,
-      };
-    }),
-  };
-}
-
-export function metricsOf(state: DaemonState) {
-  state.recorder.flush();
-  const t = state.cache.totals();
-  const last = state.cache.lastVerify();
-  return collectMetrics(
-    state.cache.db,
-    {
-      cacheBytes: t.usedBytes,
-      limitBytes: t.limitBytes,
-      models: t.models,
-      leases: state.leases.count(),
-      lastVerify: last ? { ts: last.ts, ok: last.ok } : null,
-    },
-    { names: modelNames(state.cache, state.config().models) },
-  );
-}
-
-export function statusOf(state: DaemonState): ResultOf<'status'> {
-  state.recorder.flush();
-  const t = state.cache.totals();
-  const s = queryStats(state.cache.db, { now: state.clock() });
-  const last = state.cache.lastVerify();
-  const cfg = state.config();
-  return {
-    daemon: {
-      running: true,
-      pid: process.pid,
-      version: state.version,
-      socket: state.socketPath,
-      uptimeMs: state.clock() - state.startedAt,
-    },
-    cacheDir: cfg.cacheDir,
-    usedBytes: t.usedBytes,
-    reservedBytes: t.reservedBytes,
-    limitBytes: t.limitBytes,
-    lowWatermark: t.lowWatermark,
-    models: t.models,
-    blobs: t.blobs,
-    pinned: t.pinned,
-    damaged: t.damaged,
-    leases: state.leases.count(),
-    downloadsInFlight: state.service.inFlight(),
-    offline: cfg.offline,
-    origins: cfg.origins.map((o) => (o.type === 'huggingface' ? `huggingface ${o.endpoint}` : `directory ${o.path}`)),
-    hits: s.hits,
-    misses: s.misses,
-    errors: s.errors,
-    hitRate: s.hitRate,
-    lastVerify: last
-      ? { ts: last.ts, mode: last.mode, ok: last.ok, corrupted: last.corrupted, missing: last.missing, orphans: last.orphans }
-      : null,
-  };
-}
-
+/** The socket protocol's methods, one handler each, over the service's state. */
 export function createHandlers(state: DaemonState) {
   const { cache, leases } = state;
   const isLeased = (id: number) => leases.isLeased(id);

@@ -6,62 +6,15 @@ import type { ModelRecord, SnapshotFile } from '../cache/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import { storedSubfolder } from '../origin/fileFilter.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
-import type { BlobSink, ExpectedContent } from '../store/types.js';
+import type { ExpectedContent } from '../store/types.js';
 import type { Lease, Leases } from './leases.js';
 import { snapshotKeyOf } from './modelNames.js';
 import { UNRESOLVED_MODEL } from '../accounting/displayName.js';
+import { resolveThroughChain } from '../origin/resolveThroughChain.js';
+import type { Downloader, GetContext, GetResult, RequestEvent } from './getTypes.js';
 
-/** What the service needs from the downloader (src/origin/fetchModel.ts). */
-export interface Downloader {
-  fetchFiles(
-    listing: Listing,
-    origin: Origin,
-    sink: BlobSink,
-    opts: {
-      onProgress?: (p: { doneBytes: number; totalBytes: number; file: string }) => void;
-      signal?: AbortSignal;
-    },
-  ): Promise<{
-    files: Array<{ path: string; sha256: string; size: number; gitSha1: string }>;
-    bytesDownloaded: number;
-    durationMs: number;
-  }>;
-}
+export type { Downloader, GetContext, GetResult, RequestEvent };
 
-export interface RequestEvent {
-  model: string;
-  outcome: 'hit' | 'miss' | 'error';
-  bytesServed: number;
-  bytesDownloaded: number;
-  durationMs: number;
-  client?: string | undefined;
-  run?: string | undefined;
-  errorCode?: string | undefined;
-  savedMs?: number | undefined;
-}
-
-export interface GetContext {
-  client?: string | undefined;
-  run?: string | undefined;
-  connId?: number | null;
-  /** Take a lease (default true). */
-  lease?: boolean;
-  onProgress?: (p: { model: string; doneBytes: number; totalBytes: number; file: string }) => void;
-  signal?: AbortSignal;
-  /** Offline for this request (the caller's environment asked for it), whatever the daemon's config says. */
-  offline?: boolean | undefined;
-}
-
-export interface GetResult {
-  path: string;
-  hit: boolean;
-  model: string;
-  ref: string;
-  commit: string;
-  files: number;
-  bytes: number;
-  lease: { id: string; expiresAt: number } | null;
-}
 
 export interface ModelServiceDeps {
   cache: OpenedCache;
@@ -188,23 +141,8 @@ export function createModelService(deps: ModelServiceDeps) {
     }
   }
 
-  /** Resolve through the origins in order; the first that knows the model wins. */
-  async function resolve(ref: ModelRef, signal?: AbortSignal): Promise<{ listing: Listing; origin: Origin }> {
-    const origins = deps.origins();
-    if (origins.length === 0) {
-      throw new CacheError(ErrorCodes.CONFIG, 'no origins configured: add one to "origins" in the config');
-    }
-    let firstError: unknown = null;
-    for (const origin of origins) {
-      try {
-        return { listing: await origin.resolve(ref, signal), origin };
-      } catch (err) {
-        if (firstError === null) firstError = err;
-        deps.logger?.warn({ origin: origin.name, err: toErrorShape(err) }, 'origin could not resolve model');
-      }
-    }
-    throw firstError;
-  }
+  /** Resolve through the origin chain in its configured order. */
+  const resolve = (ref: ModelRef, signal?: AbortSignal) => resolveThroughChain(deps.origins(), ref, signal, deps.logger);
 
   /** The work a flight starts with: resolve the reference (remembering its commit) into what to admit. */
   async function prepare(ref: ModelRef, canon: string, ctx: GetContext): Promise<AdmissionSource> {
