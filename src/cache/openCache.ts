@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { attachAccounting, type AccountingOpen } from '../db/accountingDb.js';
-import { moveDbAside, probeIndex } from '../db/indexHealth.js';
+import { clearSuspect, isCorruptionError, isSuspect, markSuspect, moveDbAside, probeIndex } from '../db/indexHealth.js';
 import { openIndex } from '../db/openIndex.js';
 import { createReservations } from '../lru/reservations.js';
 import { blobPath, ensureLayout, layoutFor } from '../store/layout.js';
@@ -60,12 +60,29 @@ export const accountingPathOf = (layout: { v1: string }): string => path.join(la
  * only composes the parts.
  */
 export function openCache(opts: OpenCacheOptions): OpenedCache & IndexHealthReport {
+  const dbPath = layoutFor(opts.cacheDir).db;
+  const wasSuspect = isSuspect(dbPath);
+  try {
+    return openCacheOnce(opts);
+  } catch (err) {
+    // Damage the cheap start-up probe cannot see surfaced while loading: check thoroughly (moving the
+    // file aside and rebuilding when it fails), once; a file already checked thoroughly is not retried.
+    if (!isCorruptionError(err) || wasSuspect) throw err;
+    (opts.logger ?? NOOP_LOGGER).warn({ err: (err as Error).message }, 'index damaged: checking it thoroughly');
+    markSuspect(dbPath);
+    return openCacheOnce(opts);
+  }
+}
+
+function openCacheOnce(opts: OpenCacheOptions): OpenedCache & IndexHealthReport {
   const clock = opts.clock ?? Date.now;
   const log = opts.logger ?? NOOP_LOGGER;
   const limits: Limits = { limitBytes: opts.limitBytes, lowWatermark: opts.lowWatermark };
   const layout = layoutFor(opts.cacheDir);
   ensureLayout(layout);
   const health = probeIndex(layout.db);
+  // Checked thoroughly and passed, or about to be moved aside and rebuilt: nothing is suspect any more.
+  clearSuspect(layout.db);
   let rebuildReason: string | null = null;
   let movedAside: string[] = [];
   if (health.state === 'broken') {

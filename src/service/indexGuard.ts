@@ -1,5 +1,5 @@
 import type { IndexHealthReport } from '../cache/openCache.js';
-import { isCorruptionError } from '../db/indexHealth.js';
+import { isCorruptionError, markSuspect } from '../db/indexHealth.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import type { ResultOf } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
@@ -25,6 +25,8 @@ export function guardIndex(
 ): Handlers {
   let restarting = false;
   const restart = (method: string, err: unknown): void => {
+    // The next open checks the whole file (PRAGMA quick_check) instead of its header only.
+    markSuspect(state.cache.layout.db);
     logger.error(
       { err, method },
       opts.requestRestart ? 'index database damaged: restarting to rebuild it' : 'index database damaged: the next start rebuilds it',

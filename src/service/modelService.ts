@@ -107,8 +107,6 @@ export function createModelService(deps: ModelServiceDeps) {
         });
         return out;
       }
-      // An offline request never starts a fetch (it may still wait for one another request started).
-      if (ctx.offline === true && !admissions.isInFlight(canon)) throw offlineMiss(canon);
       const { outcome, leader } = await admissions.ensure(canon, () => prepare(ref, canon, ctx), ctx.signal);
       const hit = outcome.bytesDownloaded === 0;
       const out = served(outcome.model, canon, hit, ctx);
@@ -146,13 +144,12 @@ export function createModelService(deps: ModelServiceDeps) {
 
   /** The work a flight starts with: resolve the reference (remembering its commit) into what to admit. */
   async function prepare(ref: ModelRef, canon: string, ctx: GetContext): Promise<AdmissionSource> {
-    if (deps.offline()) {
+    // Offline (the daemon's config, or this request's caller's environment): never a fetch; a request
+    // may still join a flight another request started, which never calls this.
+    if (deps.offline() || ctx.offline === true) {
       const cached = onlyCachedCommit(ref, canon, 'offline');
       if (cached) return cached;
-      throw new CacheError(
-        ErrorCodes.OFFLINE,
-        `offline: ${canon} is not fully cached (unset HF_HUB_OFFLINE / "offline" to fetch it)`,
-      );
+      throw offlineMiss(canon);
     }
     const signal = deps.shutdownSignal;
     let resolved: { listing: Listing; origin: Origin };
@@ -254,9 +251,12 @@ export function createModelService(deps: ModelServiceDeps) {
 
 export type ModelService = ReturnType<typeof createModelService>;
 
-/** E_OFFLINE for a request that asked to stay offline (its caller's HF_HUB_OFFLINE / VOCORIZE_CACHE_OFFLINE). */
+/** E_OFFLINE: offline by the config ("offline") or the caller's HF_HUB_OFFLINE / VOCORIZE_CACHE_OFFLINE. */
 function offlineMiss(canon: string): CacheError {
-  return new CacheError(ErrorCodes.OFFLINE, `offline: ${canon} is not fully cached (unset HF_HUB_OFFLINE / VOCORIZE_CACHE_OFFLINE to fetch it)`);
+  return new CacheError(
+    ErrorCodes.OFFLINE,
+    `offline: ${canon} is not fully cached (unset HF_HUB_OFFLINE / VOCORIZE_CACHE_OFFLINE, or "offline" in the config, to fetch it)`,
+  );
 }
 
 function expectedOf(f: { size: number; sha256?: string; gitSha1?: string }): ExpectedContent {

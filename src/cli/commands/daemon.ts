@@ -119,7 +119,9 @@ async function stopDaemon(config: ResolvedConfig): Promise<StopOutcome> {
   }
   if (!asked) {
     if (!isHolder()) {
-      if (processGone(pid)) return { stopped: true, wasRunning: true, pid, socket, how };
+      // It answered a moment ago and has let go of the lock: a daemon already on its way out (stopping
+      // itself, or restarting to rebuild a damaged index). Wait for it; never signal a pid we cannot vouch for.
+      if (await waitUntil(() => processGone(pid), STOP_GRACE_MS)) return { stopped: true, wasRunning: true, pid, socket, how };
       throw new CacheError(ErrorCodes.UNREACHABLE, `daemon pid ${pid} did not accept shutdown on ${socket} and does not hold the cache lock; not signalling it`, { retryable: true, details: { pid, socket } });
     }
     how = 'SIGTERM';
