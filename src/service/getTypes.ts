@@ -42,13 +42,5 @@ export interface GetContext {
   offline?: boolean | undefined;
 }
 
-export interface GetResult {
-  path: string;
-  hit: boolean;
-  model: string;
-  ref: string;
-  commit: string;
-  files: number;
-  bytes: number;
-  lease: { id: string; expiresAt: number } | null;
-}
+/** What get returns is what the daemon sends: the protocol's result. */
+export type { GetResult } from '../ipc/modelResults.js';

@@ -1,5 +1,6 @@
 import type { IndexHealthReport } from '../cache/openCache.js';
 import { isCorruptionError, markSuspect } from '../db/indexHealth.js';
+import { cacheStatusOf } from './statusOf.js';
 import { CacheError, ErrorCodes } from '../errors.js';
 import type { ResultOf } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
@@ -75,23 +76,8 @@ export function guardIndex(
 
 /** The status answer from memory alone, for an index that cannot be read: no request counts, no last verify. */
 function degradedStatus(state: DaemonState, why: string): ResultOf<'status'> {
-  const t = state.cache.totals();
-  const cfg = state.config();
   return {
-    daemon: { running: true, pid: process.pid, version: state.version, socket: state.socketPath, uptimeMs: state.clock() - state.startedAt },
-    cacheDir: cfg.cacheDir,
-    usedBytes: t.usedBytes,
-    reservedBytes: t.reservedBytes,
-    limitBytes: t.limitBytes,
-    lowWatermark: t.lowWatermark,
-    models: t.models,
-    blobs: t.blobs,
-    pinned: t.pinned,
-    damaged: t.damaged,
-    leases: state.leases.count(),
-    downloadsInFlight: state.service.inFlight(),
-    offline: cfg.offline,
-    origins: cfg.origins.map((o) => (o.type === 'huggingface' ? `huggingface ${o.endpoint}` : `directory ${o.path}`)),
+    ...cacheStatusOf(state),
     hits: 0,
     misses: 0,
     errors: 0,

@@ -43,9 +43,25 @@ export function metricsOf(state: DaemonState) {
 
 export function statusOf(state: DaemonState): ResultOf<'status'> {
   state.recorder.flush();
-  const t = state.cache.totals();
   const s = queryStats(state.cache.db, { now: state.clock() });
   const last = state.cache.lastVerify();
+  return {
+    ...cacheStatusOf(state),
+    hits: s.hits,
+    misses: s.misses,
+    errors: s.errors,
+    hitRate: s.hitRate,
+    lastVerify: last
+      ? { ts: last.ts, mode: last.mode, ok: last.ok, corrupted: last.corrupted, missing: last.missing, orphans: last.orphans }
+      : null,
+  };
+}
+
+/** The part of the status answered from memory alone (no index read): daemon, sizes, counts, config. */
+export function cacheStatusOf(
+  state: DaemonState,
+): Omit<ResultOf<'status'>, 'hits' | 'misses' | 'errors' | 'hitRate' | 'lastVerify'> {
+  const t = state.cache.totals();
   const cfg = state.config();
   return {
     daemon: {
@@ -68,12 +84,5 @@ export function statusOf(state: DaemonState): ResultOf<'status'> {
     downloadsInFlight: state.service.inFlight(),
     offline: cfg.offline,
     origins: cfg.origins.map((o) => (o.type === 'huggingface' ? `huggingface ${o.endpoint}` : `directory ${o.path}`)),
-    hits: s.hits,
-    misses: s.misses,
-    errors: s.errors,
-    hitRate: s.hitRate,
-    lastVerify: last
-      ? { ts: last.ts, mode: last.mode, ok: last.ok, corrupted: last.corrupted, missing: last.missing, orphans: last.orphans }
-      : null,
   };
 }
