@@ -1,13 +1,17 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
 import type { Reservations } from '../lru/reservations.js';
 import { planEviction } from '../lru/planEviction.js';
-import { removeSnapshotTree } from '../store/snapshotTree.js';
+import { moveSnapshotTreeAside } from '../store/snapshotTree.js';
 import type { Layout } from '../store/layout.js';
 import type { BlobLedger } from './blobLedger.js';
 import type { Log } from '../logger.js';
 import type { OnStage } from './cacheHooks.js';
 import type { IndexRepos } from './indexRepos.js';
 import type { ModelTable } from './modelTable.js';
+import type { PendingRemovals } from './pendingRemovals.js';
 import type { Touches } from './touches.js';
 import type { EvictionResult } from './types.js';
 
@@ -26,8 +30,14 @@ export interface Eviction {
 
 /**
  * Eviction. Invariants: one index transaction removes a model's rows, drops its blob refs, logs the
- * eviction and inserts an admissions row that marks its snapshot dir in flux until the dir is gone (a
- * crash in between is repaired by recovery); blobs reaching refcount 0 are deleted unless held.
+ * eviction and inserts an admissions row that marks its snapshot dir in flux until its files are gone
+ * (a crash in between is repaired by recovery). Then, synchronously, the model leaves memory, its
+ * snapshot dir and its blobs reaching refcount 0 that nothing holds are renamed into one tmp/ entry and
+ * those blobs' rows are removed: a path, a row and a lookup never name a file being deleted. The
+ * deletion of that entry (the slow part: freeing the data) runs off the event loop (PendingRemovals);
+ * only when it ends is the admissions row removed. usedBytes (the index's bytes) drops at once, so
+ * makeRoom plans with the space pending removals free; the disk holds at most `removals.bytes` more
+ * until they end.
  */
 export function createEviction(deps: {
   layout: Layout;
@@ -36,6 +46,8 @@ export function createEviction(deps: {
   touches: Touches;
   ledger: BlobLedger;
   reservations: Reservations;
+  removals: PendingRemovals;
+  liveTemps: Set<string>;
   limits: Limits;
   clock: () => number;
   log: Log;
@@ -70,11 +82,16 @@ export function createEviction(deps: {
     table.forget(modelId);
     deps.touches.drop(modelId);
     deps.onStage?.('evict-indexed', m.key);
-    const removed = removeSnapshotTree(deps.layout, dir, (abs, err) =>
+    const aside = path.join(deps.layout.tmp, `evicted-${crypto.randomUUID()}`);
+    deps.liveTemps.add(aside);
+    fs.mkdirSync(aside);
+    const moved = moveSnapshotTreeAside(deps.layout, dir, path.join(aside, 'snapshot'), (abs, err) =>
       log.warn({ dir: abs, error: err.message }, 'could not remove snapshot dir'),
     );
-    if (removed !== null) repos.admissions.remove(intent);
-    const freed = ledger.dropUnreferenced(zero).bytes;
+    const freed = ledger.moveUnreferenced(zero, aside).bytes;
+    void deps.removals.start(m.key, aside, freed, () => {
+      if (moved !== null) repos.admissions.remove(intent);
+    });
     log.info({ model: m.key, reason, bytes: freed }, 'model evicted');
     return freed;
   }
