@@ -30,14 +30,14 @@ export interface Eviction {
 
 /**
  * Eviction. Invariants: one index transaction removes a model's rows, drops its blob refs, logs the
- * eviction and inserts an admissions row that marks its snapshot dir in flux until its files are gone
- * (a crash in between is repaired by recovery). Then, synchronously, the model leaves memory, its
- * snapshot dir and its blobs reaching refcount 0 that nothing holds are renamed into one tmp/ entry and
- * those blobs' rows are removed: a path, a row and a lookup never name a file being deleted. The
- * deletion of that entry (the slow part: freeing the data) runs off the event loop (PendingRemovals);
- * only when it ends is the admissions row removed. usedBytes (the index's bytes) drops at once, so
- * makeRoom plans with the space pending removals free; the disk holds at most `removals.bytes` more
- * until they end.
+ * eviction and inserts an admissions row that marks its snapshot dir in flux until the dir has left
+ * snapshots/ (a crash in between is repaired by recovery). Then, synchronously, the model leaves memory,
+ * its snapshot dir and its blobs reaching refcount 0 that nothing holds are renamed into one tmp/ entry
+ * (a rename per path: cheap, and the path vanishes at once), those blobs' rows and the admissions row are
+ * removed: a path, a row or a lookup never names a file being deleted, and a crash leaves only tmp/
+ * debris, which start-up sweeps. Deleting that entry (freeing the data: the slow part) runs off the
+ * event loop (PendingRemovals). usedBytes (the index's bytes) drops at once, so makeRoom plans with the
+ * space pending removals free: the disk holds at most `removals.bytes` more until they end.
  */
 export function createEviction(deps: {
   layout: Layout;
@@ -89,9 +89,8 @@ export function createEviction(deps: {
       log.warn({ dir: abs, error: err.message }, 'could not remove snapshot dir'),
     );
     const freed = ledger.moveUnreferenced(zero, aside).bytes;
-    void deps.removals.start(m.key, aside, freed, () => {
-      if (moved !== null) repos.admissions.remove(intent);
-    });
+    if (moved !== null) repos.admissions.remove(intent);
+    void deps.removals.start(m.key, aside, freed);
     log.info({ model: m.key, reason, bytes: freed }, 'model evicted');
     return freed;
   }

@@ -9,11 +9,11 @@ export interface PendingRemovals {
   readonly bytes: number;
   readonly count: number;
   /**
-   * Removes the tmp/ entry `trash` (registered in `liveTemps` until it is gone) off the event loop, then
-   * runs `onRemoved` (which drops the eviction's journal row). A failed removal leaves the entry and the
-   * row for start-up recovery. Returns when the removal has ended (never rejects).
+   * Removes the tmp/ entry `trash` (registered in `liveTemps` until it is gone) off the event loop. A
+   * failed removal leaves the entry to the next tmp/ sweep. Returns when the removal has ended (never
+   * rejects).
    */
-  start(key: string, trash: string, bytes: number, onRemoved: () => void): Promise<void>;
+  start(key: string, trash: string, bytes: number): Promise<void>;
   /** Resolves when every removal started so far has ended. */
   settled(): Promise<void>;
   /**
@@ -27,15 +27,14 @@ interface Pending {
   key: string;
   trash: string;
   bytes: number;
-  onRemoved: () => void;
   ended: boolean;
   done: Promise<void>;
 }
 
 /**
- * The evictions whose files are still being removed. Invariant: every pending entry is a tmp/ entry in
- * `liveTemps` (so no sweep races it) and its eviction's admissions row is still in the index, so a crash
- * while it is pending leaves only what start-up recovery removes (the row, the tmp/ entry).
+ * The evictions whose files are still being removed. Invariant: every pending entry is a tmp/ entry
+ * nothing in the index names, kept in `liveTemps` (so no sweep races it) until it is gone: a crash while
+ * it is pending leaves only tmp/ debris, which start-up sweeps.
  */
 export function createPendingRemovals(opts: {
   liveTemps: Set<string>;
@@ -51,16 +50,8 @@ export function createPendingRemovals(opts: {
     p.ended = true;
     pending.delete(p);
     bytes -= p.bytes;
-    if (!ok) {
-      log.warn({ model: p.key, dir: p.trash, error: error?.message }, 'could not remove an evicted model; start-up removes it');
-      return;
-    }
     liveTemps.delete(p.trash);
-    try {
-      p.onRemoved();
-    } catch (err) {
-      log.warn({ model: p.key, error: (err as Error).message }, 'could not end the eviction journal; start-up ends it');
-    }
+    if (!ok) log.warn({ model: p.key, dir: p.trash, error: error?.message }, 'could not remove an evicted model; a tmp/ sweep removes it');
   }
 
   async function run(p: Pending): Promise<void> {
@@ -82,9 +73,9 @@ export function createPendingRemovals(opts: {
     get count() {
       return pending.size;
     },
-    start(key, trash, size, onRemoved) {
+    start(key, trash, size) {
       liveTemps.add(trash);
-      const p: Pending = { key, trash, bytes: size, onRemoved, ended: false, done: Promise.resolve() };
+      const p: Pending = { key, trash, bytes: size, ended: false, done: Promise.resolve() };
       pending.add(p);
       bytes += size;
       p.done = run(p);
