@@ -38,6 +38,8 @@ export interface BlobLedger {
   moveUnreferenced(digests: Iterable<string>, aside: string): { blobs: number; bytes: number };
   /** Deletes every refcount-0 blob nothing holds. */
   collectGarbage(): { blobs: number; bytes: number };
+  /** Moves every refcount-0 blob nothing holds into `aside`, as moveUnreferenced. */
+  moveGarbage(aside: string): { blobs: number; bytes: number };
   /** The stored blob matching `expected`, held for the admission to come, or null. */
   findBlob(expected: ExpectedContent): BlobRef | null;
   /**
@@ -141,7 +143,7 @@ export function createBlobLedger(opts: {
         fs.renameSync(blobPath(layout, d), path.join(aside, d));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          // Cannot move it aside: delete it here, as before.
+          // Cannot move it aside: delete it here.
           unlinkQuiet(blobPath(layout, d));
         }
       }
@@ -235,6 +237,7 @@ export function createBlobLedger(opts: {
     dropUnreferenced,
     moveUnreferenced,
     collectGarbage: () => dropUnreferenced(blobs.garbage().map((b) => b.digest)),
+    moveGarbage: (aside) => moveUnreferenced(blobs.garbage().map((b) => b.digest), aside),
     findBlob,
     openWriter,
     scopeHold: (d) => void scoped.set(d, (scoped.get(d) ?? 0) + 1),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
 import type { Reservations } from '../lru/reservations.js';
 import { planEviction } from '../lru/planEviction.js';
-import { moveSnapshotTreeAside } from '../store/snapshotTree.js';
+import { moveSnapshotTreeAside, removeSnapshotTree } from '../store/snapshotTree.js';
 import type { Layout } from '../store/layout.js';
 import type { BlobLedger } from './blobLedger.js';
 import type { Log } from '../logger.js';
@@ -82,17 +82,43 @@ export function createEviction(deps: {
     table.forget(modelId);
     deps.touches.drop(modelId);
     deps.onStage?.('evict-indexed', m.key);
-    const aside = path.join(deps.layout.tmp, `evicted-${crypto.randomUUID()}`);
-    deps.liveTemps.add(aside);
-    fs.mkdirSync(aside);
-    const moved = moveSnapshotTreeAside(deps.layout, dir, path.join(aside, 'snapshot'), (abs, err) =>
-      log.warn({ dir: abs, error: err.message }, 'could not remove snapshot dir'),
-    );
-    const freed = ledger.moveUnreferenced(zero, aside).bytes;
-    if (moved !== null) repos.admissions.remove(intent);
-    void deps.removals.start(m.key, aside, freed);
+    const onError = (abs: string, err: Error) => log.warn({ dir: abs, error: err.message }, 'could not remove snapshot dir');
+    const aside = newAside();
+    let freed: number;
+    if (aside === null) {
+      // No tmp/ entry to move the files into: remove them in place, on the event loop.
+      if (removeSnapshotTree(deps.layout, dir, onError) !== null) repos.admissions.remove(intent);
+      freed = ledger.dropUnreferenced(zero).bytes;
+    } else {
+      const moved = moveSnapshotTreeAside(deps.layout, dir, path.join(aside, 'snapshot'), onError);
+      freed = ledger.moveUnreferenced(zero, aside).bytes;
+      if (moved !== null) repos.admissions.remove(intent);
+      void deps.removals.start(m.key, aside, freed);
+    }
     log.info({ model: m.key, reason, bytes: freed }, 'model evicted');
     return freed;
+  }
+
+  /** A fresh tmp/ entry to move files into before deleting them, or null when tmp/ refuses one. */
+  function newAside(): string | null {
+    const aside = path.join(deps.layout.tmp, `evicted-${crypto.randomUUID()}`);
+    try {
+      fs.mkdirSync(aside);
+      return aside;
+    } catch (err) {
+      log.warn({ dir: aside, error: (err as Error).message }, 'could not create a tmp/ entry for evicted files');
+      return null;
+    }
+  }
+
+  /** Deletes every refcount-0 blob nothing holds, like ledger.collectGarbage, the data off the event loop. */
+  function collectGarbage(): number {
+    const aside = newAside();
+    if (aside === null) return ledger.collectGarbage().bytes;
+    const { blobs, bytes } = ledger.moveGarbage(aside);
+    if (blobs === 0) fs.rmSync(aside, { recursive: true, force: true });
+    else void deps.removals.start('unreferenced blobs', aside, bytes);
+    return bytes;
   }
 
   function fitsNow(incomingBytes: number): boolean {
@@ -104,7 +130,7 @@ export function createEviction(deps: {
     const evicted: EvictionResult['evicted'] = [];
     let freedBytes = 0;
     // Unreferenced blobs no one waits for go first: they free space without evicting anything.
-    if (!fitsNow(incomingBytes)) freedBytes += ledger.collectGarbage().bytes;
+    if (!fitsNow(incomingBytes)) freedBytes += collectGarbage();
     for (let round = 0; ; round++) {
       const { limitBytes, lowWatermark } = limits;
       const plan = planEviction({

@@ -183,6 +183,23 @@ describe('eviction removes files off the event loop', () => {
     assertConsistent(cacheDir);
   });
 
+  it("makeRoom's garbage collection moves unreferenced blobs aside and deletes them later", async () => {
+    const g = manualGate();
+    const c = openIt(g.gate, 1000);
+    const buf = filled('g', 800);
+    const w = await c.openWriter(expectedOf(buf));
+    await w.write(buf);
+    const blob = await w.commit();
+    now += 2 * 3600_000; // the writer's hold has run out: the blob is garbage
+    expect(c.makeRoom(500, () => false)).toEqual({ evicted: [], freedBytes: 800 });
+    expect(fs.existsSync(c.blobPathOf(blob.sha256))).toBe(false);
+    expect(c.totals()).toMatchObject({ usedBytes: 0, blobs: 0 });
+    expect(fs.readdirSync(c.layout.tmp)).toHaveLength(1);
+    g.open('unreferenced blobs');
+    await c.settled();
+    assertConsistent(cacheDir);
+  });
+
   it('close() finishes pending removals: nothing is left for the next start to recover', async () => {
     const g = manualGate();
     const c = openIt(g.gate);
