@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli } from './benchmarks/cli.js';
+import { evictHit } from './benchmarks/evictHit.js';
 import { evictPlan } from './benchmarks/evictPlan.js';
 import { hash } from './benchmarks/hash.js';
 import { firstHit } from './benchmarks/firstHit.js';
@@ -19,7 +20,7 @@ import type { Benchmark, BenchContext, Figure } from './types.js';
  * `npm run bench [-- <name>...] [--reps N] [--out FILE]`: runs the named benchmarks (default all), prints a
  * table and merges their figures into bench/results.json (other benchmarks' last figures are kept).
  */
-const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, startup, firstHit, soak, cli];
+const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, evictHit, startup, firstHit, soak, cli];
 
 /** Compiled to build/dev/bench/main.js; the product it measures is the shipped build in <repo>/dist. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

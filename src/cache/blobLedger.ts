@@ -30,8 +30,16 @@ export interface BlobLedger {
   recordBlob(ref: BlobRef): boolean;
   /** Deletes the given refcount-0 blobs unless something holds them. */
   dropUnreferenced(digests: Iterable<string>): { blobs: number; bytes: number };
+  /**
+   * Moves the given refcount-0 blobs nothing holds into the existing dir `aside` (renamed under their
+   * digest, file first, then row): their paths and rows vanish at once, the caller removes `aside` later.
+   * Returns what was moved.
+   */
+  moveUnreferenced(digests: Iterable<string>, aside: string): { blobs: number; bytes: number };
   /** Deletes every refcount-0 blob nothing holds. */
   collectGarbage(): { blobs: number; bytes: number };
+  /** Moves every refcount-0 blob nothing holds into `aside`, as moveUnreferenced. */
+  moveGarbage(aside: string): { blobs: number; bytes: number };
   /** The stored blob matching `expected`, held for the admission to come, or null. */
   findBlob(expected: ExpectedContent): BlobRef | null;
   /**
@@ -124,6 +132,29 @@ export function createBlobLedger(opts: {
     return { blobs: dropped, bytes };
   }
 
+  function moveUnreferenced(digests: Iterable<string>, aside: string): { blobs: number; bytes: number } {
+    let moved = 0;
+    let bytes = 0;
+    for (const d of digests) {
+      if (isHeld(d)) continue;
+      const row = blobs.get(d);
+      if (!row || row.refcount !== 0) continue;
+      try {
+        fs.renameSync(blobPath(layout, d), path.join(aside, d));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          // Cannot move it aside: delete it here.
+          unlinkQuiet(blobPath(layout, d));
+        }
+      }
+      if (removeRow(d, row.size)) {
+        moved++;
+        bytes += row.size;
+      }
+    }
+    return { blobs: moved, bytes };
+  }
+
   function findBlob(expected: ExpectedContent): BlobRef | null {
     let row: BlobRow | undefined;
     if (expected.sha256) {
@@ -204,7 +235,9 @@ export function createBlobLedger(opts: {
     unhold: (digest) => void holds.delete(digest),
     recordBlob,
     dropUnreferenced,
+    moveUnreferenced,
     collectGarbage: () => dropUnreferenced(blobs.garbage().map((b) => b.digest)),
+    moveGarbage: (aside) => moveUnreferenced(blobs.garbage().map((b) => b.digest), aside),
     findBlob,
     openWriter,
     scopeHold: (d) => void scoped.set(d, (scoped.get(d) ?? 0) + 1),

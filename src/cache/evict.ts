@@ -1,13 +1,17 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
 import type { Reservations } from '../lru/reservations.js';
 import { planEviction } from '../lru/planEviction.js';
-import { removeSnapshotTree } from '../store/snapshotTree.js';
+import { moveSnapshotTreeAside, removeSnapshotTree } from '../store/snapshotTree.js';
 import type { Layout } from '../store/layout.js';
 import type { BlobLedger } from './blobLedger.js';
 import type { Log } from '../logger.js';
 import type { OnStage } from './cacheHooks.js';
 import type { IndexRepos } from './indexRepos.js';
 import type { ModelTable } from './modelTable.js';
+import type { PendingRemovals } from './pendingRemovals.js';
 import type { Touches } from './touches.js';
 import type { EvictionResult } from './types.js';
 
@@ -26,8 +30,14 @@ export interface Eviction {
 
 /**
  * Eviction. Invariants: one index transaction removes a model's rows, drops its blob refs, logs the
- * eviction and inserts an admissions row that marks its snapshot dir in flux until the dir is gone (a
- * crash in between is repaired by recovery); blobs reaching refcount 0 are deleted unless held.
+ * eviction and inserts an admissions row that marks its snapshot dir in flux until the dir has left
+ * snapshots/ (a crash in between is repaired by recovery). Then, synchronously, the model leaves memory,
+ * its snapshot dir and its blobs reaching refcount 0 that nothing holds are renamed into one tmp/ entry
+ * (a rename per path: cheap, and the path vanishes at once), those blobs' rows and the admissions row are
+ * removed: a path, a row or a lookup never names a file being deleted, and a crash leaves only tmp/
+ * debris, which start-up sweeps. Deleting that entry (freeing the data: the slow part) runs off the
+ * event loop (PendingRemovals). usedBytes (the index's bytes) drops at once, so makeRoom plans with the
+ * space pending removals free: the disk holds at most `removals.bytes` more until they end.
  */
 export function createEviction(deps: {
   layout: Layout;
@@ -36,6 +46,8 @@ export function createEviction(deps: {
   touches: Touches;
   ledger: BlobLedger;
   reservations: Reservations;
+  removals: PendingRemovals;
+  liveTemps: Set<string>;
   limits: Limits;
   clock: () => number;
   log: Log;
@@ -70,13 +82,43 @@ export function createEviction(deps: {
     table.forget(modelId);
     deps.touches.drop(modelId);
     deps.onStage?.('evict-indexed', m.key);
-    const removed = removeSnapshotTree(deps.layout, dir, (abs, err) =>
-      log.warn({ dir: abs, error: err.message }, 'could not remove snapshot dir'),
-    );
-    if (removed !== null) repos.admissions.remove(intent);
-    const freed = ledger.dropUnreferenced(zero).bytes;
+    const onError = (abs: string, err: Error) => log.warn({ dir: abs, error: err.message }, 'could not remove snapshot dir');
+    const aside = newAside();
+    let freed: number;
+    if (aside === null) {
+      // No tmp/ entry to move the files into: remove them in place, on the event loop.
+      if (removeSnapshotTree(deps.layout, dir, onError) !== null) repos.admissions.remove(intent);
+      freed = ledger.dropUnreferenced(zero).bytes;
+    } else {
+      const moved = moveSnapshotTreeAside(deps.layout, dir, path.join(aside, 'snapshot'), onError);
+      freed = ledger.moveUnreferenced(zero, aside).bytes;
+      if (moved !== null) repos.admissions.remove(intent);
+      void deps.removals.start(m.key, aside, freed);
+    }
     log.info({ model: m.key, reason, bytes: freed }, 'model evicted');
     return freed;
+  }
+
+  /** A fresh tmp/ entry to move files into before deleting them, or null when tmp/ refuses one. */
+  function newAside(): string | null {
+    const aside = path.join(deps.layout.tmp, `evicted-${crypto.randomUUID()}`);
+    try {
+      fs.mkdirSync(aside);
+      return aside;
+    } catch (err) {
+      log.warn({ dir: aside, error: (err as Error).message }, 'could not create a tmp/ entry for evicted files');
+      return null;
+    }
+  }
+
+  /** Deletes every refcount-0 blob nothing holds, like ledger.collectGarbage, the data off the event loop. */
+  function collectGarbage(): number {
+    const aside = newAside();
+    if (aside === null) return ledger.collectGarbage().bytes;
+    const { blobs, bytes } = ledger.moveGarbage(aside);
+    if (blobs === 0) fs.rmSync(aside, { recursive: true, force: true });
+    else void deps.removals.start('unreferenced blobs', aside, bytes);
+    return bytes;
   }
 
   function fitsNow(incomingBytes: number): boolean {
@@ -88,7 +130,7 @@ export function createEviction(deps: {
     const evicted: EvictionResult['evicted'] = [];
     let freedBytes = 0;
     // Unreferenced blobs no one waits for go first: they free space without evicting anything.
-    if (!fitsNow(incomingBytes)) freedBytes += ledger.collectGarbage().bytes;
+    if (!fitsNow(incomingBytes)) freedBytes += collectGarbage();
     for (let round = 0; ; round++) {
       const { limitBytes, lowWatermark } = limits;
       const plan = planEviction({

@@ -16,6 +16,7 @@ import { createIndexRepos } from './indexRepos.js';
 import { createMaintenanceLog } from './maintenanceLog.js';
 import type { OpenedCache, RecoveryReport } from './maintenanceApi.js';
 import { createModelTable } from './modelTable.js';
+import { createPendingRemovals, type RemovalGate } from './pendingRemovals.js';
 import { rebuildIndex, storeHasSnapshots, type IndexRebuildReport } from './rebuildIndex.js';
 import { recover } from './recover.js';
 import { createSnapshotTrust } from './snapshotTrust.js';
@@ -39,6 +40,8 @@ export interface OpenCacheOptions {
   blobHoldMs?: number;
   /** Observation hook inside admit() and evict() (tests use it to SIGKILL at those points). */
   onStage?: OnStage;
+  /** Awaited before an evicted model's files are removed (tests use it to hold a removal pending). */
+  removalGate?: RemovalGate;
 }
 
 /** How the databases were found at open: what was rebuilt or recreated. */
@@ -145,7 +148,8 @@ function openCacheOnce(opts: OpenCacheOptions): OpenedCache & IndexHealthReport 
   });
   const parts = { layout, repos, table, touches, ledger, clock, log, onStage: opts.onStage, assertOpen };
   const admit = createAdmit({ ...parts, liveTemps });
-  const eviction = createEviction({ ...parts, reservations, limits });
+  const removals = createPendingRemovals({ liveTemps, log, gate: opts.removalGate });
+  const eviction = createEviction({ ...parts, reservations, removals, liveTemps, limits });
   const history = createMaintenanceLog(repos.log);
   const filesOf = (modelId: number): SnapshotFile[] =>
     repos.files.byModel(modelId).map((r) => {
@@ -194,6 +198,7 @@ function openCacheOnce(opts: OpenCacheOptions): OpenedCache & IndexHealthReport 
     },
     makeRoom: eviction.makeRoom,
     evict: eviction.evict,
+    settled: () => removals.settled(),
     setPinned: table.setPinned,
     markDamaged: trust.markDamaged,
     confirmIntact: trust.confirm,
@@ -232,6 +237,11 @@ function openCacheOnce(opts: OpenCacheOptions): OpenedCache & IndexHealthReport 
         log.error({ error: (err as Error).message }, 'could not write the last accesses to the index');
       }
       closed = true;
+      try {
+        removals.finishNow();
+      } catch (err) {
+        log.error({ error: (err as Error).message }, 'could not finish removing evicted models');
+      }
       db.close();
     },
 

@@ -139,8 +139,14 @@ export interface Cache extends BlobSink {
    * incomingBytes alone exceeds the limit, E_NO_SPACE when it cannot fit after evicting all it may.
    */
   makeRoom(incomingBytes: number, isLeased: (modelId: number) => boolean): EvictionResult;
-  /** Remove one model (snapshot dir, index rows, blobs whose refcount reaches 0) and log the eviction. */
+  /**
+   * Remove one model (index rows, memory, snapshot dir, blobs whose refcount reaches 0) and log the
+   * eviction; returns the blob bytes freed. The index and the paths change at once; deleting the files'
+   * data finishes off the event loop (see settled()).
+   */
   evict(modelId: number, reason: string): number;
+  /** Resolves when the file removals of every eviction so far have ended. close() finishes them itself. */
+  settled(): Promise<void>;
   setPinned(modelId: number, pinned: boolean): void;
   /**
    * Marks a model damaged (index and memory): no lookup serves it as a hit until it is re-admitted.
@@ -160,5 +166,6 @@ export interface Cache extends BlobSink {
 
   /** Flush batched writes. */
   flush(): void;
+  /** Finishes pending file removals, writes the last touches and closes the index. */
   close(): void;
 }

@@ -108,3 +108,32 @@ export function removeSnapshotTree(layout: Layout, dir: string, onError?: (abs: 
   }
   return existed;
 }
+
+/**
+ * Renames a snapshot dir given relative to snapshots/ ('/'-separated) to `dest` (on the same file
+ * system, whose parent exists), then removes its parent when that is now empty: the path vanishes in one
+ * cheap syscall and the files can be removed later. Returns whether it existed, or null when it lies
+ * outside snapshots/ or the rename failed (the failure is passed to `onError`).
+ */
+export function moveSnapshotTreeAside(
+  layout: Layout,
+  dir: string,
+  dest: string,
+  onError?: (abs: string, err: Error) => void,
+): boolean | null {
+  const abs = path.join(layout.snapshots, ...dir.split('/'));
+  if (!abs.startsWith(layout.snapshots + path.sep)) return null;
+  try {
+    fs.renameSync(abs, dest);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    onError?.(abs, err as Error);
+    return null;
+  }
+  try {
+    fs.rmdirSync(path.dirname(abs));
+  } catch {
+    // other commits of the model remain
+  }
+  return true;
+}

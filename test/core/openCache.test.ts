@@ -167,6 +167,7 @@ describe('openCache', () => {
     expect(fs.existsSync(c.blobPathOf(sha256(bytes('AAAA'))))).toBe(false);
     expect(c.totals()).toMatchObject({ models: 1, blobs: 2, usedBytes: shared.length + 6 });
     expect(c.listEvictions()).toEqual([{ ts: now, model: 'org/a@c1', bytes: 4, reason: 'evict' }]);
+    await c.settled(); // evicted files are deleted off the event loop
     assertConsistent(cacheDir, { hashFiles: true });
   });
 
@@ -189,6 +190,7 @@ describe('openCache', () => {
     expect(res.freedBytes).toBe(40);
     expect(c.list().map((m) => m.key).sort()).toEqual(['org/m0@c1', 'org/m1@c1', 'org/m2@c1']);
     expect(c.listEvictions().map((e) => e.reason)).toEqual(['lru', 'lru']);
+    await c.settled(); // evicted files are deleted off the event loop
     assertConsistent(cacheDir);
   });
 
@@ -309,6 +311,7 @@ describe('openCache', () => {
     expect(fs.existsSync(c.blobPathOf(sha256(buf)))).toBe(true);
     const b = c.admit({ ...meta('org/b', 'c1'), files: [{ path: 'w.bin', blob: found!.sha256, size: found!.size }] });
     expect(fs.readFileSync(path.join(b.path, 'w.bin')).equals(buf)).toBe(true);
+    await c.settled(); // evicted files are deleted off the event loop
     assertConsistent(cacheDir);
   });
 
@@ -334,6 +337,7 @@ describe('openCache', () => {
     c.evict(d.id, 'lru');
     expect(fs.existsSync(c.blobPathOf(blob))).toBe(false);
     expect(c.totals().usedBytes).toBe(0);
+    await c.settled(); // evicted files are deleted off the event loop
     assertConsistent(cacheDir);
   });
 
