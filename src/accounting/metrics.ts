@@ -3,6 +3,7 @@ import { accountingRepos } from './accountingRepos.js';
 import { readBuckets, readDurationsMs } from './buckets.js';
 import { displayNames, type DisplayNames } from './displayName.js';
 import { cumulativeHistogram, groupBuckets, sumBuckets } from './statsMath.js';
+import type { MetricsJson } from '../ipc/accountingResults.js';
 
 /** Gauges only the daemon knows (the index does not). */
 export interface MetricGauges {
@@ -21,23 +22,7 @@ export const DOWNLOAD_SECONDS_BOUNDS: readonly number[] = [0.1, 0.25, 0.5, 1, 2.
  * history (raw events plus rolled-up days; a `stats --zero` does not lower them: counters never go down),
  * or one run's requests when collected for a run.
  */
-export interface Metrics {
-  run: string | null;
-  requests: { hit: number; miss: number; error: number };
-  hitRate: number | null;
-  bytesServed: number;
-  bytesDownloaded: number;
-  bytesAvoided: number;
-  timeSavedMs: number;
-  /** `model`: the snapshot key (or UNRESOLVED_MODEL); `name`: its display name, the Prometheus `model` label. */
-  perModel: Array<{ model: string; name: string; hit: number; miss: number; error: number }>;
-  cache: { bytes: number; limitBytes: number; models: number };
-  evictions: { total: number; bytes: number };
-  /** Durations of misses in seconds: cumulative counts per upper bound; +Inf = count. */
-  downloadSeconds: { bounds: number[]; buckets: number[]; count: number; sum: number };
-  leases: number;
-  lastVerify: { ts: number; ok: boolean } | null;
-}
+export type Metrics = MetricsJson;
 
 export function collectMetrics(
   db: Database.Database,
