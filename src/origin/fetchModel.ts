@@ -7,6 +7,7 @@ import { CacheError, ErrorCodes } from '../errors.js';
 import type { Log } from '../logger.js';
 import type { BlobRef, BlobSink, BlobWriter, ExpectedContent } from '../store/types.js';
 import { isNetworkError, networkError } from './hubErrors.js';
+import type { TierReader } from './s3/tierSource.js';
 import type { Listing, Origin, RemoteFile } from './types.js';
 
 export interface DownloaderOptions {
@@ -44,6 +45,8 @@ export interface FetchOptions {
   onProgress?(p: FetchProgress): void;
   signal?: AbortSignal;
   freeBytes?: () => Promise<number>;
+  /** A shared tier tried once per file before the origin (files with a sha256 or git SHA-1 only). */
+  tier?: TierReader | undefined;
 }
 
 export interface FetchedFile {
@@ -58,6 +61,10 @@ export interface FetchResult {
   files: FetchedFile[];
   /** Bytes received from the origin (including any thrown away by a retry). */
   bytesDownloaded: number;
+  /** Bytes of files committed from the tier (FetchOptions.tier). */
+  bytesFromTier: number;
+  /** Blobs this fetch committed from bytes of the origin (not the tier, not already stored). */
+  fromOrigin: BlobRef[];
   durationMs: number;
 }
 
@@ -211,6 +218,8 @@ export function createDownloader(options: DownloaderOptions): Downloader {
     emit(files[pending[0]?.[0] ?? 0]?.path ?? '', true);
 
     let bytesDownloaded = 0;
+    let bytesFromTier = 0;
+    const fromOrigin: BlobRef[] = [];
     let failure: { err: unknown } | null = null;
 
     async function downloadOne(idx: number[]): Promise<void> {
@@ -232,6 +241,32 @@ export function createDownloader(options: DownloaderOptions): Downloader {
       doneBytes += counted;
       let committed = false;
       try {
+        // Source order per file: the tier once (verified by the same writer), then the origin.
+        if (opts.tier) {
+          const got = await opts.tier.fill(file, writer, {
+            signal: ac.signal,
+            got: (n) => {
+              counted += n;
+              doneBytes += n;
+              emit(file.path, false);
+            },
+            restarted: () => {
+              doneBytes -= counted;
+              counted = 0;
+            },
+          });
+          if (got.kind === 'committed') {
+            committed = true;
+            bytesFromTier += got.bytes;
+            return got.ref;
+          }
+          if (!got.writerUsable) {
+            doneBytes -= counted;
+            writer = await sink.openWriter(expected, { label: file.path, resumable: true });
+            counted = writer.written;
+            doneBytes += counted;
+          }
+        }
         for (let attempt = 0; ; attempt++) {
           try {
             // Every byte already taken over: nothing to ask for (a Range past the end would be a 416).
@@ -246,6 +281,7 @@ export function createDownloader(options: DownloaderOptions): Downloader {
             }
             const ref = await writer.commit();
             committed = true;
+            fromOrigin.push(ref);
             return ref;
           } catch (raw) {
             if (ac.signal.aborted) throw ac.signal.reason;
@@ -354,6 +390,8 @@ export function createDownloader(options: DownloaderOptions): Downloader {
         return { path: f.path, sha256: r.sha256, size: r.size, gitSha1: r.gitSha1 };
       }),
       bytesDownloaded,
+      bytesFromTier,
+      fromOrigin,
       durationMs: clock() - t0,
     };
   }
