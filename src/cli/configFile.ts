@@ -27,7 +27,20 @@ export function configFileOf(c: ResolvedConfig): Record<string, unknown> {
     origins: c.origins.map((o) =>
       o.type === 'directory'
         ? { type: 'directory', path: o.path }
-        : { type: 'huggingface', endpoint: o.endpoint, ...(o.tokenSource === 'config' ? { token: '***' } : {}) },
+        : o.type === 's3'
+          ? {
+              type: 's3',
+              ...(o.endpoint !== null ? { endpoint: o.endpoint } : {}),
+              bucket: o.bucket,
+              prefix: o.prefix,
+              region: o.region,
+              ...(o.accessKeyId !== null ? { accessKeyId: o.accessKeyId, secretAccessKey: '***' } : {}),
+              forcePathStyle: o.forcePathStyle,
+              mode: o.mode,
+              trustMetadata: o.trustMetadata,
+              uploadQueue: { maxBlobs: o.uploadQueue.maxBlobs, maxBytesInFlight: sizeText(o.uploadQueue.maxBytesInFlight) },
+            }
+          : { type: 'huggingface', endpoint: o.endpoint, ...(o.tokenSource === 'config' ? { token: '***' } : {}) },
     ),
     models: { ...c.models },
     download: {

@@ -174,7 +174,11 @@ export function redactConfig(c: ResolvedConfig): ResolvedConfig {
   return {
     ...c,
     source: { ...c.source },
-    origins: c.origins.map((o) => (o.type === 'huggingface' ? { ...o, token: o.token === null ? null : '***' } : { ...o })),
+    origins: c.origins.map((o) => {
+      if (o.type === 'huggingface') return { ...o, token: o.token === null ? null : '***' };
+      if (o.type === 's3') return { ...o, uploadQueue: { ...o.uploadQueue }, secretAccessKey: o.secretAccessKey === null ? null : '***' };
+      return { ...o };
+    }),
     models: { ...c.models },
     download: { ...c.download },
     accounting: { ...c.accounting },

@@ -27,6 +27,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   benchRuns: 3,
   frameLimitBytes: 1024 * 1024,
+  s3: { region: 'us-east-1', uploadMaxBlobs: 64, uploadMaxBytesInFlight: 2e9 },
 } as const;
 
 export interface ResolveContext {
@@ -170,6 +171,24 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
   const inputOrigins = file.origins ?? [{ type: 'huggingface' as const }];
   const origins: OriginConfig[] = inputOrigins.map((o, i) => {
     if (o.type === 'directory') return { type: 'directory', path: filePath(`origins[${i}].path`, o.path) };
+    if (o.type === 's3') {
+      return {
+        type: 's3',
+        endpoint: o.endpoint !== undefined ? o.endpoint.replace(/\/+$/, '') : null,
+        bucket: o.bucket,
+        prefix: (o.prefix ?? '').replace(/^\/+|\/+$/g, ''),
+        region: o.region ?? DEFAULTS.s3.region,
+        accessKeyId: o.accessKeyId ?? null,
+        secretAccessKey: o.secretAccessKey ?? null,
+        forcePathStyle: o.forcePathStyle ?? o.endpoint !== undefined,
+        mode: o.mode ?? 'read-write',
+        trustMetadata: o.trustMetadata ?? false,
+        uploadQueue: {
+          maxBlobs: o.uploadQueue?.maxBlobs ?? DEFAULTS.s3.uploadMaxBlobs,
+          maxBytesInFlight: o.uploadQueue?.maxBytesInFlight ?? DEFAULTS.s3.uploadMaxBytesInFlight,
+        },
+      };
+    }
     const endpoint = o.endpoint !== undefined ? o.endpoint.replace(/\/+$/, '') : defaultEndpoint;
     let auth: { token: string | null; tokenSource: string | null } = { token: null, tokenSource: null };
     if (typeof o.token === 'string' && o.token.trim() !== '') auth = { token: o.token.trim(), tokenSource: 'config' };

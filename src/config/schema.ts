@@ -142,7 +142,66 @@ const directoryOrigin = z
   })
   .describe('A local or mounted mirror, for air-gapped CI.');
 
-const originSchema = z.discriminatedUnion('type', [huggingFaceOrigin, directoryOrigin]);
+/** S3 bucket names as AWS, MinIO, R2 and Swift's s3api accept them: 3-63 of [a-z0-9.-], starting and ending alphanumeric. */
+const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** A key prefix: '/'-separated segments of safe characters, no empty, "." or ".." segment; slashes at the ends are ignored. */
+const PREFIX_PATTERN = /^\/*(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*)(?:\/(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*))*\/*$/;
+
+const s3Origin = z
+  .strictObject({
+    type: z.literal('s3'),
+    endpoint: z
+      .url({ protocol: /^https?$/, error: (iss: Msg) => `expected an http(s) URL, got ${showValue(iss.input)}` })
+      .describe('Base URL of an S3-compatible store (MinIO, R2, Ceph RGW, Swift s3api). Default: AWS S3 for the region.')
+      .optional(),
+    bucket: z
+      .string({ error: (iss: Msg) => `expected a bucket name, got ${showValue(iss.input)}` })
+      .regex(BUCKET_PATTERN, {
+        error: (iss: Msg) => `bucket ${showValue(iss.input)} must be 3-63 characters of a-z, 0-9, "." and "-", starting and ending with a letter or digit`,
+      })
+      .describe('Bucket holding the tier. It must exist; the cache never creates it.'),
+    prefix: z
+      .string()
+      .refine((s) => s === '' || PREFIX_PATTERN.test(s), {
+        error: (iss: Msg) => `prefix ${showValue(iss.input)} must be "/"-separated segments of letters, digits, ".", "_" and "-" (no empty, "." or ".." segment)`,
+      })
+      .describe('Key prefix inside the bucket, so several fleets can share one. Default "".')
+      .optional(),
+    region: z.string().min(1).describe('Signing region. Default "us-east-1".').optional(),
+    accessKeyId: z
+      .string()
+      .min(1)
+      .describe('Access key. Prefer the standard AWS environment variables or profile, used when this is absent.')
+      .optional(),
+    secretAccessKey: z.string().min(1).describe('Secret key; given together with accessKeyId. Never printed.').optional(),
+    forcePathStyle: z
+      .boolean()
+      .describe('Address the bucket as <endpoint>/<bucket> rather than <bucket>.<endpoint>. Default: true when endpoint is set.')
+      .optional(),
+    mode: z
+      .enum(['read-write', 'read-only'])
+      .describe('"read-only": this runner only reads the tier and never writes to it. Default "read-write".')
+      .optional(),
+    trustMetadata: z
+      .boolean()
+      .describe(
+        'Use revision -> commit refs and file listings stored in the tier (an air-gapped fleet with no Hub access). Blobs are always verified by content; metadata is not self-verifying. Default false.',
+      )
+      .optional(),
+    uploadQueue: z
+      .strictObject({
+        maxBlobs: intField('Blobs waiting or uploading at once; more are skipped (logged and counted). Default 64.', 1, 100_000).optional(),
+        maxBytesInFlight: sizeField('Bytes of blobs waiting or uploading at once; more are skipped. Default "2GB".', 1).optional(),
+      })
+      .describe('Background upload of Hub downloads to a read-write tier.')
+      .optional(),
+  })
+  .refine((o) => (o.accessKeyId === undefined) === (o.secretAccessKey === undefined), {
+    error: 'accessKeyId and secretAccessKey must be given together (or neither, to use the AWS environment variables or profile)',
+  })
+  .describe('A shared S3-compatible object store (the fleet tier), tried before the origins after it.');
+
+const originSchema = z.discriminatedUnion('type', [huggingFaceOrigin, directoryOrigin, s3Origin]);
 
 const downloadSchema = z
   .strictObject({

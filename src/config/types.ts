@@ -16,7 +16,26 @@ export interface DirectoryOriginConfig {
   path: string;
 }
 
-export type OriginConfig = HuggingFaceOriginConfig | DirectoryOriginConfig;
+export interface S3OriginConfig {
+  type: 's3';
+  /** Base URL without a trailing slash, or null for AWS S3. */
+  endpoint: string | null;
+  bucket: string;
+  /** Key prefix without slashes at either end; '' for the bucket's root. */
+  prefix: string;
+  region: string;
+  /** Both null: the AWS SDK's default credential chain (env vars, profile, instance role). */
+  accessKeyId: string | null;
+  /** Never print it; `redactConfig` replaces it. */
+  secretAccessKey: string | null;
+  forcePathStyle: boolean;
+  mode: 'read-write' | 'read-only';
+  /** Refs and listings from the tier are used only when true. */
+  trustMetadata: boolean;
+  uploadQueue: { maxBlobs: number; maxBytesInFlight: number };
+}
+
+export type OriginConfig = HuggingFaceOriginConfig | DirectoryOriginConfig | S3OriginConfig;
 
 export interface BenchSuiteConfig {
   command: string;

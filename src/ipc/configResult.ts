@@ -12,7 +12,21 @@ export type OriginView =
       /** Where the token came from ('config', 'HF_TOKEN', ..., or the token file's path); null without a token. */
       tokenSource: string | null;
     }
-  | { type: 'directory'; path: string };
+  | { type: 'directory'; path: string }
+  | {
+      type: 's3';
+      endpoint: string | null;
+      bucket: string;
+      prefix: string;
+      region: string;
+      accessKeyId: string | null;
+      /** "***" when set, null otherwise. */
+      secretAccessKey: string | null;
+      forcePathStyle: boolean;
+      mode: 'read-write' | 'read-only';
+      trustMetadata: boolean;
+      uploadQueue: { maxBlobs: number; maxBytesInFlight: number };
+    };
 
 export interface ConfigView {
   /** The config file in effect (absolute), or defaults (path null). */

@@ -83,6 +83,12 @@ export function cacheStatusOf(
     leases: state.leases.count(),
     downloadsInFlight: state.service.inFlight(),
     offline: cfg.offline,
-    origins: cfg.origins.map((o) => (o.type === 'huggingface' ? `huggingface ${o.endpoint}` : `directory ${o.path}`)),
+    origins: cfg.origins.map((o) =>
+      o.type === 'huggingface'
+        ? `huggingface ${o.endpoint}`
+        : o.type === 's3'
+          ? `s3 ${o.endpoint ?? 'aws'}/${o.bucket}${o.prefix ? `/${o.prefix}` : ''} (${o.mode})`
+          : `directory ${o.path}`,
+    ),
   };
 }

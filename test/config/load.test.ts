@@ -50,7 +50,7 @@ describe('invalid files name the file and the field', () => {
     ['unknown key maxSzie', { maxSzie: '5GB' }, 'maxSzie: unknown key (did you mean "maxSize"?)'],
     ['unknown nested key', { download: { concurency: 2 } }, 'download.concurency: unknown key (did you mean "concurrency"?)'],
     ['unknown origin key', { origins: [{ type: 'directory', path: '/m', endpoint: 'x' }] }, 'origins[0].endpoint: unknown key'],
-    ['origins[0].type "ftp"', { origins: [{ type: 'ftp' }] }, 'origins[0].type: expected "huggingface" or "directory", got "ftp"'],
+    ['origins[0].type "ftp"', { origins: [{ type: 'ftp' }] }, 'origins[0].type: expected "huggingface" or "directory" or "s3", got "ftp"'],
     ['directory origin without path', { origins: [{ type: 'directory' }] }, 'origins[0].path: required'],
     ['endpoint not a URL', { origins: [{ type: 'huggingface', endpoint: 'hub' }] }, 'origins[0].endpoint: expected an http(s) URL, got "hub"'],
     ['endpoint ftp URL', { origins: [{ type: 'huggingface', endpoint: 'ftp://x.org' }] }, 'origins[0].endpoint: expected an http(s) URL'],
