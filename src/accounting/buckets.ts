@@ -37,6 +37,8 @@ function toBucket(r: BucketRow, rolledUp: boolean): Bucket {
     errors: r.errors,
     bytesServed: r.bytes_served,
     bytesDownloaded: r.bytes_downloaded,
+    tierHits: r.tier_hits ?? 0,
+    bytesFromTier: r.bytes_from_tier ?? 0,
     hitBytesServed: r.hit_bytes ?? rolledUpHitBytes(r.bytes_served, r.hits, r.misses),
     hitMsTotal: r.hit_ms,
     missMsTotal: r.miss_ms,

@@ -3,7 +3,7 @@ import { accountingRepos } from './accountingRepos.js';
 import { readBuckets, readDurationsMs } from './buckets.js';
 import { displayNames, type DisplayNames } from './displayName.js';
 import { cumulativeHistogram, groupBuckets, sumBuckets } from './statsMath.js';
-import type { MetricsJson } from '../ipc/accountingResults.js';
+import type { MetricsJson, TierLive } from '../ipc/accountingResults.js';
 
 /** Gauges only the daemon knows (the index does not). */
 export interface MetricGauges {
@@ -12,6 +12,8 @@ export interface MetricGauges {
   models: number;
   leases: number;
   lastVerify?: { ts: number; ok: boolean } | null;
+  /** The daemon's fleet tier counters, when it has a tier. */
+  tier?: TierLive | null;
 }
 
 /** Upper bounds (seconds) of the download-duration histogram. */
@@ -63,6 +65,7 @@ export function collectMetrics(
     downloadSeconds: { bounds: [...DOWNLOAD_SECONDS_BOUNDS], buckets: h.buckets, count: h.count, sum: h.sum },
     leases: gauges.leases,
     lastVerify: gauges.lastVerify ?? null,
+    tier: { hits: t.tierHits, bytes: t.bytesFromTier, hubBytesAvoided: t.bytesAvoided + t.bytesFromTier, live: gauges.tier ?? null },
   };
 }
 
@@ -125,6 +128,44 @@ export function renderPrometheus(m: Metrics): string {
   family(`${P}bytes_avoided_total`, 'counter', 'Bytes of the models served on hits (not downloaded again).', [
     sample(`${P}bytes_avoided_total`, runLabel, m.bytesAvoided),
   ]);
+  family(`${P}tier_hits_total`, 'counter', 'Misses whose every transferred file came from the fleet tier (no Hub byte).', [
+    sample(`${P}tier_hits_total`, runLabel, m.tier.hits),
+  ]);
+  family(`${P}tier_bytes_total`, 'counter', 'Bytes of files taken from the fleet tier (verified like any download).', [
+    sample(`${P}tier_bytes_total`, runLabel, m.tier.bytes),
+  ]);
+  family(`${P}hub_bytes_avoided_total`, 'counter', 'Bytes the Hub did not send: bytes served on hits plus bytes from the fleet tier.', [
+    sample(`${P}hub_bytes_avoided_total`, runLabel, m.tier.hubBytesAvoided),
+  ]);
+  const live = m.tier.live;
+  if (live) {
+    const tl = { tier: live.name };
+    family(`${P}tier_poisoned_total`, 'counter', 'Fleet tier objects whose bytes did not verify: never served, fetched from the Hub instead.', [
+      sample(`${P}tier_poisoned_total`, tl, live.poisoned),
+    ]);
+    family(`${P}tier_read_failures_total`, 'counter', 'Fleet tier reads that failed (refused, 5xx, timeout, cut mid-transfer); the Hub served those files.', [
+      sample(`${P}tier_read_failures_total`, tl, live.failures),
+    ]);
+    family(`${P}tier_breaker_skips_total`, 'counter', 'Files not tried on the fleet tier because its circuit breaker was open.', [
+      sample(`${P}tier_breaker_skips_total`, tl, live.skippedOpen),
+    ]);
+    family(`${P}tier_breaker_open`, 'gauge', '1 while the fleet tier circuit breaker is open (or half-open), else 0.', [
+      sample(`${P}tier_breaker_open`, tl, live.breaker === 'closed' ? 0 : 1),
+    ]);
+    family(`${P}tier_uploads_total`, 'counter', 'Blobs offered to the fleet tier after a Hub download, by result.', [
+      sample(`${P}tier_uploads_total`, { ...tl, result: 'stored' }, live.uploaded),
+      sample(`${P}tier_uploads_total`, { ...tl, result: 'exists' }, live.uploadExisted),
+      sample(`${P}tier_uploads_total`, { ...tl, result: 'failed' }, live.uploadFailed),
+    ]);
+    family(`${P}tier_upload_skipped_total`, 'counter', 'Blobs not uploaded to the fleet tier: queue full, or evicted before their turn.', [
+      sample(`${P}tier_upload_skipped_total`, { ...tl, reason: 'queue_full' }, live.uploadSkippedFull),
+      sample(`${P}tier_upload_skipped_total`, { ...tl, reason: 'gone' }, live.uploadSkippedGone),
+    ]);
+    family(`${P}tier_uploaded_bytes_total`, 'counter', 'Bytes this daemon uploaded to the fleet tier.', [
+      sample(`${P}tier_uploaded_bytes_total`, tl, live.uploadedBytes),
+    ]);
+    family(`${P}tier_upload_pending`, 'gauge', 'Blobs waiting or uploading to the fleet tier.', [sample(`${P}tier_upload_pending`, tl, live.uploadPending)]);
+  }
   family(`${P}time_saved_seconds_total`, 'counter', 'For each hit, the last measured fetch time of its model.', [
     sample(`${P}time_saved_seconds_total`, runLabel, m.timeSavedMs / 1000),
   ]);

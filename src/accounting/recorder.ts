@@ -17,6 +17,10 @@ export interface RequestRecord {
   errorCode?: string | null | undefined;
   /** For hits: the last measured fetch time of the model. */
   savedMs?: number | undefined;
+  /** Bytes of files taken from the shared tier (`bytesDownloaded` counts the origin's bytes only). */
+  bytesFromTier?: number | undefined;
+  /** A miss whose every transferred file came from the tier (no origin byte). */
+  tierHit?: boolean | undefined;
 }
 
 export interface RecorderOptions {
@@ -128,6 +132,8 @@ function toRow(e: RequestRecord, clock: () => number): EventRow {
     run_id: e.run || null,
     error_code: e.errorCode ?? null,
     saved_ms: e.outcome === 'hit' ? nonNeg(e.savedMs ?? 0) : 0,
+    bytes_from_tier: nonNegInt(e.bytesFromTier ?? 0),
+    tier_hit: e.outcome === 'miss' && e.tierHit === true ? 1 : 0,
   };
 }
 

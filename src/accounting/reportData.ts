@@ -75,6 +75,12 @@ export interface ReportData {
     bytesServed: number;
     bytesDownloaded: number;
     bytesAvoided: number;
+    /** Misses served entirely from the fleet tier, misses that downloaded from the Hub, the tier's bytes. */
+    tierHits: number;
+    hubDownloads: number;
+    bytesFromTier: number;
+    /** bytesAvoided + bytesFromTier. */
+    hubBytesAvoided: number;
     modelsTouched: number;
     grade: Grade | null;
     gradeReasons: string[];

@@ -24,6 +24,13 @@ export function renderReportMarkdown(d: ReportData): string {
         ['Bytes avoided', formatBytes(s.bytesAvoided), '', ''],
         ['Bytes downloaded', formatBytes(s.bytesDownloaded), '', ''],
         ['Bytes served', formatBytes(s.bytesServed), '', ''],
+        ...(s.tierHits > 0 || s.bytesFromTier > 0
+          ? [
+              ['Misses by source', `${s.tierHits} from the fleet tier, ${s.hubDownloads} from the Hub`, '', ''],
+              ['Bytes from the fleet tier', formatBytes(s.bytesFromTier), '', ''],
+              ['Hub bytes avoided (hits + tier)', formatBytes(s.hubBytesAvoided), '', ''],
+            ]
+          : []),
         ['Miss penalty (mean miss time minus median hit time)', formatMs(s.missPenaltyMs), '', ''],
         ['Models touched', String(s.modelsTouched), '', ''],
       ],

@@ -34,6 +34,15 @@ export interface Stats {
   bytesServed: number;
   bytesDownloaded: number;
   bytesAvoided: number;
+  /** Hits served from the local cache (= hits). */
+  localHits: number;
+  /** Misses whose every transferred file came from the fleet tier. */
+  tierHits: number;
+  /** Misses that downloaded at least one file from an origin. */
+  hubDownloads: number;
+  bytesFromTier: number;
+  /** bytesAvoided + bytesFromTier. */
+  hubBytesAvoided: number;
   timeSavedMs: number;
   /** Mean over misses of (miss time - median hit time). */
   missPenaltyMs: number | null;
@@ -99,6 +108,11 @@ export function queryStats(db: Database.Database, q: StatsQuery): Stats {
     bytesServed: t.bytesServed,
     bytesDownloaded: t.bytesDownloaded,
     bytesAvoided: t.bytesAvoided,
+    localHits: t.hits,
+    tierHits: t.tierHits,
+    hubDownloads: t.misses - t.tierHits,
+    bytesFromTier: t.bytesFromTier,
+    hubBytesAvoided: t.bytesAvoided + t.bytesFromTier,
     timeSavedMs: t.timeSavedMs,
     missPenaltyMs: missPenaltyMs(t.missMsTotal, t.misses, lat.medianHitMs),
     medianHitMs: lat.medianHitMs,

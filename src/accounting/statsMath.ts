@@ -11,6 +11,9 @@
  *    the median hit time counts as 0.
  *  - time saved = for each hit, the last measured fetch time of that model (recorded per event as saved_ms).
  *  - bytes avoided = for each hit, the bytes of that hit's model (= bytes served on hits).
+ *  - with a fleet tier: a miss is a tier hit when every file it transferred came from the tier, else a
+ *    Hub download; bytes downloaded count the origin's bytes only, bytes from the tier apart; Hub bytes
+ *    avoided = bytes avoided + bytes from the tier.
  */
 
 /** One group of requests: either raw events grouped, or a `daily_totals` row (rolled-up days). */
@@ -24,6 +27,9 @@ export interface Bucket {
   errors: number;
   bytesServed: number; // all outcomes
   bytesDownloaded: number;
+  /** Misses served entirely from the fleet tier. */
+  tierHits: number;
+  bytesFromTier: number;
   hitBytesServed: number; // = bytes avoided
   hitMsTotal: number;
   missMsTotal: number;
@@ -44,6 +50,8 @@ export interface Totals {
   bytesServed: number;
   bytesDownloaded: number;
   bytesAvoided: number;
+  tierHits: number;
+  bytesFromTier: number;
   timeSavedMs: number;
   hitMsTotal: number;
   missMsTotal: number;
@@ -67,6 +75,8 @@ export function emptyTotals(): Totals {
     bytesServed: 0,
     bytesDownloaded: 0,
     bytesAvoided: 0,
+    tierHits: 0,
+    bytesFromTier: 0,
     timeSavedMs: 0,
     hitMsTotal: 0,
     missMsTotal: 0,
@@ -84,6 +94,8 @@ export function sumBuckets(buckets: Iterable<Bucket>): Totals {
     t.bytesServed += b.bytesServed;
     t.bytesDownloaded += b.bytesDownloaded;
     t.bytesAvoided += b.hitBytesServed;
+    t.tierHits += b.tierHits;
+    t.bytesFromTier += b.bytesFromTier;
     t.timeSavedMs += b.savedMs;
     t.hitMsTotal += b.hitMsTotal;
     t.missMsTotal += b.missMsTotal;

@@ -9,7 +9,10 @@ import type { ModelRecord, Reservation, SnapshotFile } from './types.js';
 /** What a fetch wrote into the admission's sink. */
 export interface FetchedSnapshot {
   files: SnapshotFile[];
+  /** Every byte transferred, from any source. */
   bytesDownloaded: number;
+  /** Of bytesDownloaded, the bytes that came from a shared tier rather than the origin. */
+  bytesFromTier?: number;
   durationMs: number;
 }
 
@@ -32,6 +35,8 @@ export interface AdmissionOutcome {
   model: ModelRecord;
   /** 0 when everything was in the store already. */
   bytesDownloaded: number;
+  /** Of bytesDownloaded, the bytes from a shared tier (absent: none). */
+  bytesFromTier?: number;
 }
 
 export interface Admissions {
@@ -106,7 +111,7 @@ export function createAdmissions(opts: {
         files: res.files,
         pinned: previous?.pinned ?? pinnedPredecessor(source),
       });
-      return { model, bytesDownloaded: res.bytesDownloaded };
+      return { model, bytesDownloaded: res.bytesDownloaded, ...(res.bytesFromTier ? { bytesFromTier: res.bytesFromTier } : {}) };
     } finally {
       reservation?.release();
       scope.release();

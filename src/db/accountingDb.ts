@@ -13,6 +13,10 @@ import { moveDbAside, probeDb } from './indexHealth.js';
  * version 2 (one transaction on accounting.db), then drop the tables from index.db (one transaction on
  * index.db). A crash between the two leaves the tables in both; the next open sees version 2 and only
  * drops them from index.db. A crash before the first leaves the old layout, moved again from scratch.
+ * 3 = the fleet tier's columns are added (`addTierColumns`, one transaction): `events.bytes_from_tier`
+ * (bytes of files taken from the shared tier; `bytes_downloaded` is then the origin's bytes only) and
+ * `events.tier_hit` (1: a miss whose every transferred file came from the tier), and their daily sums
+ * `daily_totals.tier_hits` and `daily_totals.bytes_from_tier`.
  */
 export const ACCOUNTING_TABLES = ['events', 'daily_totals', 'runs', 'stats_resets'] as const;
 
@@ -61,6 +65,7 @@ const ACCOUNTING_SCHEMA = `
 `;
 const SCHEMA_VERSION = 1;
 const MOVED_VERSION = 2;
+const TIER_VERSION = 3;
 
 /** What opening accounting.db found. */
 export interface AccountingOpen {
@@ -76,7 +81,7 @@ export interface AccountingOpen {
  */
 export function attachAccounting(db: Database.Database, accountingPath: string, now: number): AccountingOpen {
   const out: AccountingOpen = { movedAside: [], reason: null };
-  const health = probeDb(accountingPath, MOVED_VERSION, ACCOUNTING_TABLES);
+  const health = probeDb(accountingPath, TIER_VERSION, ACCOUNTING_TABLES);
   if (health.state === 'broken') {
     out.reason = health.reason;
     out.movedAside = moveDbAside(accountingPath, now);
@@ -88,7 +93,27 @@ export function attachAccounting(db: Database.Database, accountingPath: string, 
   db.prepare('ATTACH DATABASE ? AS acct').run(accountingPath);
   db.pragma('acct.synchronous = NORMAL');
   moveOutOfIndex(db);
+  addTierColumns(db);
   return out;
+}
+
+const TIER_COLUMNS: ReadonlyArray<[table: string, column: string]> = [
+  ['events', 'bytes_from_tier'],
+  ['events', 'tier_hit'],
+  ['daily_totals', 'tier_hits'],
+  ['daily_totals', 'bytes_from_tier'],
+];
+
+/** Version 3: the tier's columns (each added only if missing, so a half-applied state cannot exist). */
+function addTierColumns(db: Database.Database): void {
+  if ((db.pragma('acct.user_version', { simple: true }) as number) >= TIER_VERSION) return;
+  db.transaction(() => {
+    for (const [table, column] of TIER_COLUMNS) {
+      const have = (db.prepare(`PRAGMA acct.table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+      if (!have) db.exec(`ALTER TABLE acct.${table} ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+    }
+    db.pragma(`acct.user_version = ${TIER_VERSION}`);
+  }).immediate();
 }
 
 function createSchema(accountingPath: string): void {

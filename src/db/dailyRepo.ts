@@ -16,13 +16,13 @@ export function createDailyRepo(db: Database.Database) {
   const daysBefore = db.prepare<[number], number>(`SELECT COUNT(DISTINCT ${UTC_DAY_OF_TS}) AS n FROM events WHERE ts < ?`).pluck();
   const upsertBefore = db.prepare<[number]>(
     `INSERT INTO daily_totals (day, model, client, run_id, hits, misses, errors, bytes_served, bytes_downloaded,
-                               hit_ms_total, miss_ms_total, saved_ms)
+                               hit_ms_total, miss_ms_total, saved_ms, tier_hits, bytes_from_tier)
      SELECT ${UTC_DAY_OF_TS}, model, COALESCE(client, ''), COALESCE(run_id, ''),
             SUM(outcome = 'hit'), SUM(outcome = 'miss'), SUM(outcome = 'error'),
             SUM(bytes_served), SUM(bytes_downloaded),
             SUM(CASE WHEN outcome = 'hit' THEN duration_ms ELSE 0 END),
             SUM(CASE WHEN outcome = 'miss' THEN duration_ms ELSE 0 END),
-            SUM(saved_ms)
+            SUM(saved_ms), SUM(tier_hit), SUM(bytes_from_tier)
      FROM events WHERE ts < ?
      GROUP BY 1, 2, 3, 4
      ON CONFLICT (day, model, client, run_id) DO UPDATE SET
@@ -33,7 +33,9 @@ export function createDailyRepo(db: Database.Database) {
        bytes_downloaded = bytes_downloaded + excluded.bytes_downloaded,
        hit_ms_total = hit_ms_total + excluded.hit_ms_total,
        miss_ms_total = miss_ms_total + excluded.miss_ms_total,
-       saved_ms = saved_ms + excluded.saved_ms`,
+       saved_ms = saved_ms + excluded.saved_ms,
+       tier_hits = tier_hits + excluded.tier_hits,
+       bytes_from_tier = bytes_from_tier + excluded.bytes_from_tier`,
   );
   const removeBefore = db.prepare<[number]>('DELETE FROM events WHERE ts < ?');
   const rollUpBefore = db.transaction((cutoff: number): { rowsRolled: number; daysTouched: number } => {
@@ -61,7 +63,7 @@ export function createDailyRepo(db: Database.Database) {
     if (!stmt) {
       stmt = db.prepare(
         `SELECT day, model, client, run_id AS run, hits, misses, errors, bytes_served, bytes_downloaded,
-                NULL AS hit_bytes, hit_ms_total AS hit_ms, miss_ms_total AS miss_ms, saved_ms
+                tier_hits, bytes_from_tier, NULL AS hit_bytes, hit_ms_total AS hit_ms, miss_ms_total AS miss_ms, saved_ms
          FROM daily_totals ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
       );
       variants.set(key, stmt);

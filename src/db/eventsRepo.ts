@@ -12,6 +12,10 @@ export interface EventRow {
   run_id: string | null;
   error_code: string | null;
   saved_ms: number;
+  /** Bytes of files taken from the shared tier (bytes_downloaded: from the origin). Default 0. */
+  bytes_from_tier?: number;
+  /** 1: a miss whose every transferred file came from the tier. Default 0. */
+  tier_hit?: number;
 }
 
 /** Which raw events a query reads: `ts >= sinceMs` (null: all), `run_id = run` (null: every run and none). */
@@ -34,6 +38,8 @@ export interface BucketRow {
   errors: number;
   bytes_served: number;
   bytes_downloaded: number;
+  tier_hits: number;
+  bytes_from_tier: number;
   hit_bytes: number | null;
   hit_ms: number;
   miss_ms: number;
@@ -59,12 +65,12 @@ export const UTC_DAY_OF_TS = "strftime('%Y-%m-%d', ts / 1000, 'unixepoch')";
  * given or not, run given or not); each variant is prepared on first use and reused after.
  */
 export function createEventsRepo(db: Database.Database) {
-  const insert = db.prepare<EventRow>(
-    `INSERT INTO events (ts, model, outcome, bytes_served, bytes_downloaded, duration_ms, client, run_id, error_code, saved_ms)
-     VALUES (@ts, @model, @outcome, @bytes_served, @bytes_downloaded, @duration_ms, @client, @run_id, @error_code, @saved_ms)`,
+  const insert = db.prepare<Required<EventRow>>(
+    `INSERT INTO events (ts, model, outcome, bytes_served, bytes_downloaded, duration_ms, client, run_id, error_code, saved_ms, bytes_from_tier, tier_hit)
+     VALUES (@ts, @model, @outcome, @bytes_served, @bytes_downloaded, @duration_ms, @client, @run_id, @error_code, @saved_ms, @bytes_from_tier, @tier_hit)`,
   );
   const insertBatch = db.transaction((rows: readonly EventRow[], beforeCommit?: (rows: number) => void) => {
-    for (const r of rows) insert.run(r);
+    for (const r of rows) insert.run({ bytes_from_tier: 0, tier_hit: 0, ...r });
     beforeCommit?.(rows.length);
   });
 
@@ -97,6 +103,7 @@ export function createEventsRepo(db: Database.Database) {
       `SELECT ${UTC_DAY_OF_TS} AS day, model, COALESCE(client, '') AS client, COALESCE(run_id, '') AS run,
               SUM(outcome = 'hit') AS hits, SUM(outcome = 'miss') AS misses, SUM(outcome = 'error') AS errors,
               SUM(bytes_served) AS bytes_served, SUM(bytes_downloaded) AS bytes_downloaded,
+              SUM(tier_hit) AS tier_hits, SUM(bytes_from_tier) AS bytes_from_tier,
               SUM(CASE WHEN outcome = 'hit' THEN bytes_served ELSE 0 END) AS hit_bytes,
               SUM(CASE WHEN outcome = 'hit' THEN duration_ms ELSE 0 END) AS hit_ms,
               SUM(CASE WHEN outcome = 'miss' THEN duration_ms ELSE 0 END) AS miss_ms,

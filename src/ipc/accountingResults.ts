@@ -27,6 +27,16 @@ export interface StatsResult {
   bytesServed: number;
   bytesDownloaded: number;
   bytesAvoided: number;
+  /** Hits served from the local cache (= hits). */
+  localHits: number;
+  /** Misses whose every transferred file came from the fleet tier. */
+  tierHits: number;
+  /** Misses that downloaded at least one file from an origin (= misses - tierHits). */
+  hubDownloads: number;
+  /** Bytes of files taken from the fleet tier (bytesDownloaded counts the origins' bytes only). */
+  bytesFromTier: number;
+  /** Bytes the Hub did not have to send: bytesAvoided + bytesFromTier. */
+  hubBytesAvoided: number;
   timeSavedMs: number;
   /** Mean over misses of (miss time - median hit time). */
   missPenaltyMs: number | null;
@@ -77,6 +87,31 @@ export interface MetricsJson {
   downloadSeconds: { bounds: number[]; buckets: number[]; count: number; sum: number };
   leases: number;
   lastVerify: { ts: number; ok: boolean } | null;
+  /** The fleet tier: misses it served, its bytes, Hub bytes avoided (hits' bytes + tier bytes). */
+  tier: { hits: number; bytes: number; hubBytesAvoided: number; live: TierLive | null };
+}
+
+/** This daemon's fleet tier since it started (null without a tier). */
+export interface TierLive {
+  /** `s3://<bucket>/<prefix>`. */
+  name: string;
+  mode: 'read-write' | 'read-only';
+  breaker: 'closed' | 'open' | 'half-open';
+  /** Failed reads (refused, 5xx, timeout, cut), files not tried while the breaker was open, misses. */
+  failures: number;
+  skippedOpen: number;
+  misses: number;
+  /** Tier objects whose bytes did not verify (never served). */
+  poisoned: number;
+  /** The latest poison reports, verify-style sentences naming the object. */
+  poisonReports: string[];
+  uploaded: number;
+  uploadedBytes: number;
+  uploadExisted: number;
+  uploadSkippedFull: number;
+  uploadSkippedGone: number;
+  uploadFailed: number;
+  uploadPending: number;
 }
 
 /** `metrics` with `format: 'prometheus'`: the text exposition format. */
@@ -161,6 +196,12 @@ export interface ReportData {
     bytesServed: number;
     bytesDownloaded: number;
     bytesAvoided: number;
+    /** Misses served entirely from the fleet tier, misses that downloaded from the Hub, the tier's bytes. */
+    tierHits: number;
+    hubDownloads: number;
+    bytesFromTier: number;
+    /** bytesAvoided + bytesFromTier. */
+    hubBytesAvoided: number;
     modelsTouched: number;
     grade: ReportGrade | null;
     gradeReasons: string[];

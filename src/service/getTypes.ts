@@ -1,5 +1,6 @@
+import type { TierReader } from '../origin/s3/tierSource.js';
 import type { Listing, Origin } from '../origin/types.js';
-import type { BlobSink } from '../store/types.js';
+import type { BlobRef, BlobSink } from '../store/types.js';
 
 /** What the service needs from the downloader (src/origin/fetchModel.ts). */
 export interface Downloader {
@@ -10,10 +11,13 @@ export interface Downloader {
     opts: {
       onProgress?: (p: { doneBytes: number; totalBytes: number; file: string }) => void;
       signal?: AbortSignal;
+      tier?: TierReader | undefined;
     },
   ): Promise<{
     files: Array<{ path: string; sha256: string; size: number; gitSha1: string }>;
     bytesDownloaded: number;
+    bytesFromTier: number;
+    fromOrigin: BlobRef[];
     durationMs: number;
   }>;
 }
@@ -28,6 +32,10 @@ export interface RequestEvent {
   run?: string | undefined;
   errorCode?: string | undefined;
   savedMs?: number | undefined;
+  /** Bytes taken from the fleet tier (bytesDownloaded: from the origin). */
+  bytesFromTier?: number | undefined;
+  /** A miss whose every transferred file came from the fleet tier. */
+  tierHit?: boolean | undefined;
 }
 
 export interface GetContext {

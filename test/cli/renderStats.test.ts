@@ -11,7 +11,7 @@ const stats = (over: Partial<ResultOf<'stats'>> = {}): ResultOf<'stats'> => ({
   hits: 3, misses: 1, errors: 1, requests: 5, hitRate: 0.75, bytesServed: 4e6, bytesDownloaded: 1e6, bytesAvoided: 3e6,
   timeSavedMs: 8700, missPenaltyMs: 1600, medianHitMs: 0.12, lookupP50Ms: 0.12, lookupP95Ms: 0.3, lookupP99Ms: 0.4,
   lookupSample: 3, modelsTouched: 1, since: null, sinceFrom: null, resetAt: null, run: null, runInfo: null, now: 0,
-  approximations: [], ...over,
+  approximations: [], localHits: 3, tierHits: 0, hubDownloads: 1, bytesFromTier: 0, hubBytesAvoided: 3e6, ...over,
 });
 
 describe('one duration and size style', () => {

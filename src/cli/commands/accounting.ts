@@ -37,6 +37,12 @@ export function renderStats(d: ResultOf<'stats'>): string {
     `Bytes served: ${size(d.bytesServed)}; downloaded: ${size(d.bytesDownloaded)}; avoided: ${size(d.bytesAvoided)}`,
     `Time saved: ${duration(d.timeSavedMs)}${d.missPenaltyMs != null ? `; miss penalty: ${duration(d.missPenaltyMs)}` : ''}`,
   ];
+  // With a fleet tier, where misses were served from: the tier or the Hub.
+  if (d.tierHits > 0 || d.bytesFromTier > 0) {
+    lines.push(
+      `Sources: ${d.localHits} local hits, ${d.tierHits} tier hits, ${d.hubDownloads} Hub downloads; from the tier: ${size(d.bytesFromTier)}; Hub bytes avoided: ${size(d.hubBytesAvoided)}`,
+    );
+  }
   if (d.breakdown && d.breakdown.length > 0) {
     // By model, the display name stands in for the key (the key stays in --json).
     const keys = Object.keys(d.breakdown[0]!).filter((k, _i, all) => !(k === 'model' && all.includes('name')));
