@@ -12,6 +12,7 @@ import { snapshotKeyOf } from './modelNames.js';
 import { UNRESOLVED_MODEL } from '../accounting/displayName.js';
 import { resolveThroughChain } from '../origin/resolveThroughChain.js';
 import type { Downloader, GetContext, GetResult, RequestEvent } from './getTypes.js';
+import type { FleetTier } from './fleetTier.js';
 
 export type { Downloader, GetContext, GetResult, RequestEvent };
 
@@ -22,6 +23,8 @@ export interface ModelServiceDeps {
   downloader: Downloader;
   /** Ordered origins, tried in turn. Replaced on config reload. */
   origins: () => Origin[];
+  /** The shared fleet tier, when the config names one. Replaced on config reload. */
+  tier?: () => FleetTier | null;
   aliases: () => Record<string, string>;
   offline: () => boolean;
   revalidateAfterMs: () => number;
@@ -110,11 +113,16 @@ export function createModelService(deps: ModelServiceDeps) {
       const { outcome, leader } = await admissions.ensure(canon, () => prepare(ref, canon, ctx), ctx.signal);
       const hit = outcome.bytesDownloaded === 0;
       const out = served(outcome.model, canon, hit, ctx);
+      // A miss is a tier hit when every byte it transferred came from the fleet tier.
+      const fromTier = outcome.bytesFromTier ?? 0;
+      const fromOrigin = outcome.bytesDownloaded - fromTier;
       deps.record({
         model: outcome.model.key,
         outcome: hit ? 'hit' : 'miss',
         bytesServed: outcome.model.size,
-        bytesDownloaded: leader ? outcome.bytesDownloaded : 0,
+        bytesDownloaded: leader ? fromOrigin : 0,
+        bytesFromTier: leader ? fromTier : 0,
+        tierHit: !hit && fromOrigin === 0,
         durationMs: performance.now() - t0,
         client: ctx.client,
         run: ctx.run,
@@ -140,7 +148,10 @@ export function createModelService(deps: ModelServiceDeps) {
   }
 
   /** Resolve through the origin chain in its configured order. */
-  const resolve = (ref: ModelRef, signal?: AbortSignal) => resolveThroughChain(deps.origins(), ref, signal, deps.logger);
+  const resolve = (ref: ModelRef, signal?: AbortSignal) => {
+    const fallback = deps.tier?.()?.fallback;
+    return resolveThroughChain(deps.origins(), ref, signal, deps.logger, fallback ? [fallback] : []);
+  };
 
   /** The work a flight starts with: resolve the reference (remembering its commit) into what to admit. */
   async function prepare(ref: ModelRef, canon: string, ctx: GetContext): Promise<AdmissionSource> {
@@ -206,17 +217,23 @@ export function createModelService(deps: ModelServiceDeps) {
       origin: origin.name,
       files: listing.files.map(expectedOf),
       fetch: async (sink) => {
+        const tier = deps.tier?.() ?? null;
+        // A listing the tier itself resolved is fetched from the tier as its origin: no second attempt.
+        const viaTier = tier !== null && origin === tier.fallback;
         const res = await deps.downloader.fetchFiles(listing, origin, sink, {
           signal: deps.shutdownSignal,
           onProgress: ctx.onProgress ? (p) => ctx.onProgress?.({ model: canon, ...p }) : undefined,
+          tier: tier && !viaTier ? tier.reader : undefined,
         });
+        if (tier && !viaTier) tier.afterFetch(listing, origin, res);
         const files: SnapshotFile[] = res.files.map((f) => ({
           path: f.path,
           blob: f.sha256,
           size: f.size,
           gitSha1: f.gitSha1 || undefined,
         }));
-        return { files, bytesDownloaded: res.bytesDownloaded, durationMs: res.durationMs };
+        const bytesFromTier = viaTier ? res.bytesDownloaded : (res.bytesFromTier ?? 0);
+        return { files, bytesDownloaded: res.bytesDownloaded + (res.bytesFromTier ?? 0), bytesFromTier, durationMs: res.durationMs };
       },
     };
   }

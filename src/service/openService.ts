@@ -19,6 +19,10 @@ import { createLeases } from './leases.js';
 import type { Logger } from '../logger.js';
 import { createModelService } from './modelService.js';
 import { originsFromConfig } from './originsFromConfig.js';
+import { fleetTierFromConfig, tierConfigOf, type FleetStore, type FleetTier, type FleetTierTuning } from './fleetTier.js';
+import { lazyTierStore } from './lazyTierStore.js';
+import { blobPath } from '../store/layout.js';
+import type { S3OriginConfig } from '../config/types.js';
 
 export { VERSION } from '../version.js';
 import { VERSION } from '../version.js';
@@ -28,6 +32,10 @@ export interface CoreOptions {
   clock?: () => number;
   /** Replace the configured origins (demo, tests). */
   origins?: Origin[];
+  /** Make the fleet tier's store client (tests); default: the S3 client, loaded on first use. */
+  tierStore?: (config: S3OriginConfig) => FleetStore;
+  /** Timeouts and breaker of the fleet tier (tests). */
+  tierTuning?: Partial<FleetTierTuning>;
   role: 'daemon' | 'cli';
   /** Who started the daemon, written to the lock holder json (db/cacheLock.ts). */
   managedBy?: LockHolder['managedBy'];
@@ -92,6 +100,17 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
   const leases = createLeases({ ttlMs: config.leaseTtlMs, clock });
   const shutdown = new AbortController();
   let origins: Origin[] = opts.origins ?? originsFromConfig(config, logger);
+  const tierLayout = layoutFor(config.cacheDir);
+  const makeTier = (c: ResolvedConfig): FleetTier | null =>
+    fleetTierFromConfig(c, {
+      openStore: opts.tierStore ?? ((s3) => lazyTierStore(s3, { logger, clock })),
+      blobFile: (sha256) => blobPath(tierLayout, sha256),
+      clock,
+      logger,
+      tuning: opts.tierTuning,
+    });
+  let tier = makeTier(config);
+  let tierBefore = config.origins;
   const freeBytes = statfsFreeBytes(config.cacheDir);
   let downloader = createDownloader({ ...config.download, clock, logger, freeBytes });
 
@@ -100,6 +119,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     leases,
     downloader: { fetchFiles: (...a) => downloader.fetchFiles(...a) },
     origins: () => origins,
+    tier: () => tier,
     aliases: () => config.models,
     offline: () => config.offline,
     revalidateAfterMs: () => config.revalidateAfterMs,
@@ -118,6 +138,7 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     service,
     recorder,
     origins: () => origins,
+    tier: () => tier,
     logger,
     clock,
     startedAt: clock(),
@@ -143,12 +164,18 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
       cache.setLimits(config.maxSize, config.lowWatermark);
       leases.setTtl(config.leaseTtlMs);
       if (!opts.origins) origins = originsFromConfig(config, logger);
+      if (JSON.stringify(tierConfigOf(next)) !== JSON.stringify(tierConfigOf({ origins: tierBefore }))) {
+        tier?.close();
+        tier = makeTier(config);
+      }
+      tierBefore = config.origins;
       downloader = createDownloader({ ...config.download, clock, logger, freeBytes });
     },
     close() {
       if (closed) return;
       closed = true;
       shutdown.abort();
+      tier?.close();
       try {
         try {
           recorder.close();

@@ -8,6 +8,7 @@ import type { Method, ModelView, ParamsOf, ResultOf } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
+import type { FleetTier } from './fleetTier.js';
 import type { Leases } from './leases.js';
 import type { ModelService } from './modelService.js';
 
@@ -19,6 +20,8 @@ export interface DaemonState {
   service: ModelService;
   recorder: Recorder;
   origins: () => Origin[];
+  /** The fleet tier, when the config names one. */
+  tier?: () => FleetTier | null;
   logger: Logger;
   clock: () => number;
   startedAt: number;

@@ -36,6 +36,7 @@ export function metricsOf(state: DaemonState) {
       models: t.models,
       leases: state.leases.count(),
       lastVerify: last ? { ts: last.ts, ok: last.ok } : null,
+      tier: state.tier?.()?.live() ?? null,
     },
     { names: modelNames(state.cache, state.config().models) },
   );
