@@ -108,12 +108,21 @@ const TIER_COLUMNS: ReadonlyArray<[table: string, column: string]> = [
 function addTierColumns(db: Database.Database): void {
   if ((db.pragma('acct.user_version', { simple: true }) as number) >= TIER_VERSION) return;
   db.transaction(() => {
-    for (const [table, column] of TIER_COLUMNS) {
-      const have = (db.prepare(`PRAGMA acct.table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
-      if (!have) db.exec(`ALTER TABLE acct.${table} ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
-    }
+    ensureTierColumns(db, 'acct');
     db.pragma(`acct.user_version = ${TIER_VERSION}`);
   }).immediate();
+}
+
+/**
+ * Adds the fleet tier's columns to the accounting tables of `schema` where they are missing (inside the
+ * caller's transaction). For accounting tables that still live in an index file (tests and tools that
+ * open the index's migrations alone); accounting.db gets them through its version 3.
+ */
+export function ensureTierColumns(db: Database.Database, schema: 'main' | 'acct'): void {
+  for (const [table, column] of TIER_COLUMNS) {
+    const have = (db.prepare(`PRAGMA ${schema}.table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+    if (!have) db.exec(`ALTER TABLE ${schema}.${table} ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+  }
 }
 
 function createSchema(accountingPath: string): void {

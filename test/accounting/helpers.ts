@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach } from 'vitest';
+import { ensureTierColumns } from '../../src/db/accountingDb.js';
 import { MIGRATIONS } from '../../src/db/migrations.js';
 import type { RequestRecord } from '../../src/accounting/recorder.js';
 
@@ -27,6 +28,8 @@ export function openTestDb(): TestDb {
       db.pragma(`user_version = ${i + 1}`);
     })();
   });
+  // The accounting tables as accounting.db has them (its version 3 adds the fleet tier's columns).
+  ensureTierColumns(db, 'main');
   return {
     db,
     dir,
