@@ -147,7 +147,7 @@ describe.each(s3StoreKinds())('fleet tier (%s store)', (kind) => {
       .sort((x, y) => y.bytes.length - x.bytes.length)[0]!;
     const sha = sha256Hex(weight.bytes);
     const forged = Buffer.from(weight.bytes);
-    forged[forged.length >> 1] ^= 0xff;
+    forged[forged.length >> 1] = forged[forged.length >> 1]! ^ 0xff;
     const { sdk, client } = await s3.store.client();
     await client.send(new sdk.PutObjectCommand({ Bucket: s3.store.bucket, Key: `blobs/sha256/${sha}`, Body: forged, Metadata: { sha256: sha } }));
 

@@ -148,7 +148,7 @@ describe('tier reads in the downloader (fake tier store, fake Hub)', () => {
     const w = fileOf(WEIGHT);
     const sha = sha256Hex(w.bytes);
     const forged = Buffer.from(w.bytes);
-    forged[forged.length >> 1] ^= 0xff;
+    forged[forged.length >> 1] = forged[forged.length >> 1]! ^ 0xff;
     store.blobs.set(sha, forged);
     const reports: string[] = [];
     const t = tier({ onPoisoned: (r) => reports.push(r.object) });
@@ -168,7 +168,7 @@ describe('tier reads in the downloader (fake tier store, fake Hub)', () => {
     seedAll();
     const m = fileOf(MIL);
     const forged = Buffer.from(m.bytes);
-    forged[0] ^= 0x01;
+    forged[0] = forged[0]! ^ 0x01;
     const forgedSha = sha256Hex(forged);
     store.blobs.set(forgedSha, forged);
     store.aliases.set(gitBlobSha1(m.bytes), forgedSha);
@@ -300,7 +300,7 @@ describe('upload queue and the write side of the fleet tier', () => {
     const f = path.join(dir, a.sha256);
     fs.chmodSync(f, 0o644);
     const bad = Buffer.from(a.data);
-    bad[10] ^= 1;
+    bad[10] = bad[10]! ^ 1;
     fs.writeFileSync(f, bad);
     const q = queue();
     q.offer({ blobs: [a], aliases: [], json: [] });
