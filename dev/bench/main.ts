@@ -13,6 +13,7 @@ import { miss } from './benchmarks/miss.js';
 import { restore } from './benchmarks/restore.js';
 import { soak } from './benchmarks/soak.js';
 import { startup } from './benchmarks/startup.js';
+import { tier } from './benchmarks/tier.js';
 import { machine, readResults, table, type ResultsFile } from './report.js';
 import type { Benchmark, BenchContext, Figure } from './types.js';
 
@@ -20,7 +21,7 @@ import type { Benchmark, BenchContext, Figure } from './types.js';
  * `npm run bench [-- <name>...] [--reps N] [--out FILE]`: runs the named benchmarks (default all), prints a
  * table and merges their figures into bench/results.json (other benchmarks' last figures are kept).
  */
-const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, evictHit, startup, firstHit, soak, cli];
+const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, evictHit, startup, firstHit, soak, cli, tier];
 
 /** Compiled to build/dev/bench/main.js; the product it measures is the shipped build in <repo>/dist. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
