@@ -20,6 +20,7 @@ export function lazyTierStore(config: S3OriginConfig, deps: { logger?: Pick<Log,
   return {
     openBlob: async (sha256, offset, signal) => (await get()).openBlob(sha256, offset, signal),
     getAlias: async (gitSha1) => (await get()).getAlias(gitSha1),
+    headBlob: async (sha256, signal) => (await get()).headBlob(sha256, signal),
     touchBlob: async (sha256) => (await get()).touchBlob(sha256),
     putBlob: async (sha256, size, body, signal) => (await get()).putBlob(sha256, size, body, signal),
     putAlias: async (gitSha1, sha256) => (await get()).putAlias(gitSha1, sha256),

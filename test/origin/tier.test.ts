@@ -220,6 +220,20 @@ describe('tier reads in the downloader (fake tier store, fake Hub)', () => {
     expect(sink.read(sha256Hex(w.bytes)).equals(w.bytes)).toBe(true);
   });
 
+  it('a read refreshes the last-read time of a blob only when it is older than a day', async () => {
+    seedAll();
+    const w = fileOf(WEIGHT);
+    const sha = sha256Hex(w.bytes);
+    for (const f of want) store.lastRead.set(sha256Hex(f.bytes), Date.now()); // read by another runner today
+    store.lastRead.set(sha, Date.now() - 2 * 86_400_000);
+    const t = tier({ clock: Date.now });
+    await downloader().fetchFiles(listing, hf, sink, { tier: t });
+    await waitUntil(() => store.touches > 0);
+    await new Promise((r) => setTimeout(r, 50)); // any other (wrong) touch would land by now
+    expect(store.touches).toBe(1);
+    expect(Date.now() - store.lastRead.get(sha)!).toBeLessThan(86_400_000);
+  });
+
   it('a missing blob is a miss (no failure, no breaker): the Hub serves it', async () => {
     const t = tier();
     const res = await downloader().fetchFiles(listing, hf, sink, { tier: t });
@@ -228,6 +242,14 @@ describe('tier reads in the downloader (fake tier store, fake Hub)', () => {
     expect(res.fromOrigin.length).toBe(new Set(want.map((f) => sha256Hex(f.bytes))).size);
   });
 });
+
+async function waitUntil(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 describe('upload queue and the write side of the fleet tier', () => {
   let dir: string;

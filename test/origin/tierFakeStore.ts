@@ -12,6 +12,9 @@ export interface FakeTierStore extends FleetStore {
   json: Map<string, unknown>;
   puts: { blob: number; alias: number; json: number };
   opens: number;
+  /** Last-read times set by touchBlob (sha256 → ms); touches counts the calls. */
+  lastRead: Map<string, number>;
+  touches: number;
   /** 'refused': every call rejects like ECONNREFUSED; 'hang': opens never answer; 'cut': a stream ends in an error after `cutAfter` bytes. */
   fault: null | 'refused' | 'hang' | 'cut';
   cutAfter: number;
@@ -27,6 +30,8 @@ export function createFakeTierStore(): FakeTierStore {
     json: new Map(),
     puts: { blob: 0, alias: 0, json: 0 },
     opens: 0,
+    lastRead: new Map(),
+    touches: 0,
     fault: null,
     cutAfter: 0,
     async openBlob(sha256, offset, signal) {
@@ -54,7 +59,14 @@ export function createFakeTierStore(): FakeTierStore {
       if (s.fault === 'refused') throw refused();
       return s.aliases.get(gitSha1) ?? null;
     },
-    async touchBlob() {},
+    async headBlob(sha256) {
+      const b = s.blobs.get(sha256);
+      return b ? { size: b.length, lastReadMs: s.lastRead.get(sha256) ?? null } : null;
+    },
+    async touchBlob(sha256) {
+      s.touches++;
+      s.lastRead.set(sha256, Date.now());
+    },
     async putBlob(sha256, _size, body) {
       if (s.fault === 'refused') throw refused();
       await s.beforePut?.();

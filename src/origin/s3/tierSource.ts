@@ -11,6 +11,8 @@ export interface TierReadStore {
   openBlob(sha256: string, offset: number, signal?: AbortSignal): Promise<{ stream: Readable; offset: number; total: number } | null>;
   /** The sha256 a git-SHA-1 alias names, or null when there is none. Untrusted: the bytes are checked against the git SHA-1. */
   getAlias(gitSha1: string): Promise<string | null>;
+  /** The blob's size and last-read time, or null when the tier does not hold it. */
+  headBlob(sha256: string, signal?: AbortSignal): Promise<{ size: number; lastReadMs: number | null } | null>;
   /** Refreshes the blob's last-read time (the tier's own LRU hygiene). */
   touchBlob(sha256: string): Promise<void>;
 }
@@ -79,7 +81,10 @@ export interface TierSourceOptions {
   openTimeoutMs: number;
   /** An attempt that receives no byte for this long fails. */
   stallTimeoutMs: number;
-  /** A reader refreshes a blob's last-read time at most this often (per process). */
+  /**
+   * A blob whose last-read time is older than this is refreshed after a read (a HEAD first, so a blob
+   * read by another runner today costs no write); each process checks a blob at most this often.
+   */
   touchEveryMs: number;
   clock: () => number;
   logger?: Pick<Log, 'warn' | 'info'>;
@@ -145,7 +150,10 @@ export function createTierSource(o: TierSourceOptions): TierSource {
     if (last !== undefined && now - last < o.touchEveryMs) return;
     touched.set(sha256, now);
     if (touched.size > 100_000) touched.clear();
-    o.store.touchBlob(sha256).catch((err: unknown) => {
+    (async () => {
+      const head = await o.store.headBlob(sha256);
+      if (head && (head.lastReadMs === null || now - head.lastReadMs >= o.touchEveryMs)) await o.store.touchBlob(sha256);
+    })().catch((err: unknown) => {
       o.logger?.warn({ tier: o.name, blob: sha256, err: toErrorShape(err) }, 'could not refresh a tier blob\'s last-read time');
     });
   }
