@@ -5,7 +5,7 @@ import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { filesUnder, gitBlobSha1, sha256Hex, whisperKitRepo } from '../../dev/fixtures/generate.js';
 import type { S3OriginConfig } from '../../src/config/types.js';
 import { s3StoreKinds, useS3Store } from '../support/s3Env.js';
-import { ALIASES, getJson, startHub, variantFiles, wkFileGets } from './daemon-helpers.js';
+import { ALIASES, startHub, variantFiles, WK, wkFileGets } from './daemon-helpers.js';
 import { startStoreProxy, type StoreProxy } from './fleetProxy.js';
 import { makeSandbox, waitFor, type Sandbox } from './harness.js';
 
@@ -30,6 +30,7 @@ function s3Entry(c: S3OriginConfig): Record<string, unknown> {
     secretAccessKey: c.secretAccessKey,
     forcePathStyle: true,
     mode: c.mode,
+    trustMetadata: c.trustMetadata,
   };
 }
 
@@ -57,12 +58,12 @@ describe.each(s3StoreKinds())('fleet tier (%s store)', (kind) => {
     await hub?.close();
   });
 
-  function runner(o: { mode?: S3OriginConfig['mode']; endpoint?: string } = {}): Sandbox {
-    const tier = s3.store.origin({ mode: o.mode ?? 'read-write', ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
+  function runner(o: { mode?: S3OriginConfig['mode']; endpoint?: string; trustMetadata?: boolean; hubEndpoint?: string } = {}): Sandbox {
+    const tier = s3.store.origin({ mode: o.mode ?? 'read-write', trustMetadata: o.trustMetadata ?? false, ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
     const s = makeSandbox({
       endpoint: hub.endpoint,
       models: { ...ALIASES },
-      config: { origins: [s3Entry(tier), { type: 'huggingface', endpoint: hub.endpoint }] },
+      config: { origins: [s3Entry(tier), { type: 'huggingface', endpoint: o.hubEndpoint ?? hub.endpoint }] },
     });
     made.push(s);
     return s;
@@ -195,5 +196,17 @@ describe.each(s3StoreKinds())('fleet tier (%s store)', (kind) => {
     expect(wkFileGets(hub)).toBeGreaterThanOrEqual(1);
     expect(got.files).toBe(variantFiles(BASE).count);
     await expectVerifyClean(f);
+  });
+
+  it('an air-gapped read-only runner with trustMetadata resolves and fetches from the tier alone', async () => {
+    // whisper-base is on the tier (previous test), with its listing and ref.
+    const commit = hub.repos.get(WK)!.refs.get('main')!;
+    await waitFor(async () => (await onTier(`listings/${WK}/${commit}/${BASE}.json`)) && (await onTier(`refs/${WK}/main`)), 60_000, 'listing and ref on the tier');
+    const g = runner({ mode: 'read-only', trustMetadata: true, hubEndpoint: 'http://127.0.0.1:1' });
+    const got = await get(g, 'whisper-base');
+    expect(got.files).toBe(variantFiles(BASE).count);
+    await expectVerifyClean(g);
+    const stats = (await g.cli(['stats', '--json'])).json<Record<string, number>>();
+    expect(stats).toMatchObject({ tierHits: 1, bytesDownloaded: 0, bytesFromTier: variantFiles(BASE).bytes });
   });
 });

@@ -9,7 +9,10 @@ import type { S3OriginConfig } from '../../src/config/types.js';
 import { createDownloader } from '../../src/origin/fetchModel.js';
 import { createHuggingFaceOrigin } from '../../src/origin/huggingFace.js';
 import { parseModelRef } from '../../src/origin/modelRef.js';
+import { CacheError, ErrorCodes } from '../../src/errors.js';
+import { resolveThroughChain } from '../../src/origin/resolveThroughChain.js';
 import { createCircuitBreaker } from '../../src/origin/s3/circuitBreaker.js';
+import { createTierMetadataOrigin, listingKey, parseListingJson, refKey } from '../../src/origin/s3/tierMetadata.js';
 import { createTierSource, type TierSourceOptions } from '../../src/origin/s3/tierSource.js';
 import { createUploadQueue, verifiedRead } from '../../src/origin/s3/uploadQueue.js';
 import type { Listing, Origin } from '../../src/origin/types.js';
@@ -373,5 +376,51 @@ describe('upload queue and the write side of the fleet tier', () => {
     expect(store.json.get(`listings/acme/model/${'c'.repeat(40)}.json`)).toMatchObject({ commit: 'c'.repeat(40) });
     expect(store.json.get('refs/acme/model/main')).toBe('c'.repeat(40));
     expect(tier.live()).toMatchObject({ uploaded: 1, uploadedBytes: a.size });
+  });
+});
+
+describe('tier metadata (trustMetadata): a resolve fallback only when every origin is unreachable', () => {
+  const commit = 'a'.repeat(40);
+  const sha = 'b'.repeat(64);
+  const ref = parseModelRef('acme/model@main:sub', {});
+  const unreachable: Origin = {
+    name: 'huggingface',
+    resolve: async () => {
+      throw new CacheError(ErrorCodes.ORIGIN_UNAVAILABLE, 'connect ECONNREFUSED', { retryable: true });
+    },
+    open: async () => {
+      throw new Error('unused');
+    },
+  };
+  const saysNo: Origin = { ...unreachable, resolve: async () => Promise.reject(new CacheError(ErrorCodes.REPO_NOT_FOUND, 'no such repo')) };
+
+  function seeded() {
+    const store = createFakeTierStore();
+    store.json.set(refKey('acme/model', 'main'), commit);
+    store.json.set(listingKey(ref, commit), { commit, files: [{ path: 'w.bin', size: 3, sha256: sha }] });
+    return store;
+  }
+
+  it('resolves from the tier\'s ref and listing when the Hub is unreachable', async () => {
+    const tierOrigin = createTierMetadataOrigin({ name: 's3://fleet', store: seeded() });
+    const got = await resolveThroughChain([unreachable], ref, undefined, undefined, [tierOrigin]);
+    expect(got.origin).toBe(tierOrigin);
+    expect(got.listing).toMatchObject({ commit, files: [{ path: 'w.bin', size: 3, sha256: sha }] });
+  });
+
+  it('never overrides an origin that answered: a Hub "no such repo" is believed', async () => {
+    const tierOrigin = createTierMetadataOrigin({ name: 's3://fleet', store: seeded() });
+    const err = await resolveThroughChain([saysNo], ref, undefined, undefined, [tierOrigin]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CacheError);
+    expect((err as CacheError).code).toBe(ErrorCodes.REPO_NOT_FOUND);
+  });
+
+  it('a listing that is not one (wrong commit, unsafe path, no digest) is refused with the key named', () => {
+    const key = listingKey(ref, commit);
+    expect(() => parseListingJson({ commit: 'c'.repeat(40), files: [{ path: 'a', size: 1, sha256: sha }] }, key, commit)).toThrow(/names commit/);
+    expect(() => parseListingJson({ commit, files: [{ path: '../etc/passwd', size: 1, sha256: sha }] }, key, commit)).toThrow(/unsafe path/);
+    expect(() => parseListingJson({ commit, files: [{ path: 'a', size: 1 }] }, key, commit)).toThrow(new RegExp(`${key.replace(/[.+]/g, '\\$&')}.*no sha256`));
+    expect(key).toBe(`listings/acme/model/${commit}/sub.json`);
+    expect(listingKey(parseModelRef('acme/model@main', {}), commit)).toBe(`listings/acme/model/${commit}.json`);
   });
 });
