@@ -37,6 +37,9 @@ const deadlines: { [M in Method]: CallDeadline } = {
   optimize: { kind: 'idle', ms: SILENT_WORK_IDLE_MS },
   restore: { kind: 'idle', ms: SILENT_WORK_IDLE_MS },
   import: { kind: 'idle', ms: SILENT_WORK_IDLE_MS },
+  tierStatus: { kind: 'idle', ms: SILENT_WORK_IDLE_MS },
+  tierGc: { kind: 'idle', ms: PROGRESS_IDLE_MS },
+  tierPush: { kind: 'idle', ms: PROGRESS_IDLE_MS },
 };
 
 export function callDeadline(method: Method): CallDeadline {
@@ -46,8 +49,8 @@ export function callDeadline(method: Method): CallDeadline {
 /**
  * Methods the CLI may send again, once, to the next daemon when the first answers E_SHUTTING_DOWN:
  * repeating them leaves the cache as one call would (get and warm fetch only what is missing; pin and
- * unpin set a flag; runEnd keeps the first end; the rest only read). Not retried: runStart (a second
- * run), stats --zero (a second reset point), verify --repair, clean, optimize, evict, import, restore,
+ * unpin set a flag; runEnd keeps the first end; tierPush skips what the tier holds; the rest only read). Not retried: runStart (a second
+ * run), stats --zero (a second reset point), verify --repair, clean, tierGc, optimize, evict, import, restore,
  * release (their first attempt may have done part of the work) and shutdown.
  */
 export function retryableOnNextDaemon<M extends Method>(method: M, params: ParamsOf<M>): boolean {
@@ -64,6 +67,8 @@ export function retryableOnNextDaemon<M extends Method>(method: M, params: Param
     case 'pin':
     case 'unpin':
     case 'runEnd':
+    case 'tierStatus':
+    case 'tierPush':
       return true;
     case 'stats':
       return (params as ParamsOf<'stats'>).zero !== true;

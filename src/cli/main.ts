@@ -11,6 +11,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerModels } from './commands/models.js';
 import { registerStatus } from './commands/status.js';
+import { registerTier } from './commands/tier.js';
 import { endQuietlyOnClosedStdout } from './closedStdout.js';
 import { Exit } from './exitCodes.js';
 import { printable } from './format.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerDaemon(program, cli);
   registerLogs(program, cli);
   registerConfig(program, cli);
+  registerTier(program, cli);
   program
     .command('help')
     .description('show this help')

@@ -116,6 +116,12 @@ export const paramsSchemas = {
   runEnd: z.strictObject({ id: runId }),
   config: empty,
   shutdown: empty,
+  /** The fleet tier (the first s3 origin of the config): reachability and what it holds. */
+  tierStatus: empty,
+  /** Delete tier blobs no runner has read for olderThanMs (last-read metadata, else LastModified). */
+  tierGc: z.strictObject({ olderThanMs: durationMs, dryRun: z.boolean().optional() }),
+  /** Upload the blobs, aliases, listings and refs of cached models (all when none named) the tier lacks. */
+  tierPush: z.strictObject({ models: modelList.optional() }),
 } as const;
 
 export type Method = keyof typeof paramsSchemas;

@@ -1,5 +1,6 @@
 import type { ConfigResult } from './configResult.js';
 import type { MetricsResult, ReportResult, RunEndResult, RunStartResult, StatsResult } from './accountingResults.js';
+import type { TierGcResult, TierPushResult, TierStatusResult } from './tierResults.js';
 import type { CleanResult, ImportResult, OptimizeResult, RestoreResult, VerifyResult } from './maintenanceResults.js';
 import type {
   EvictResult,
@@ -18,6 +19,7 @@ export type * from './accountingResults.js';
 export type * from './configResult.js';
 export type * from './maintenanceResults.js';
 export type * from './modelResults.js';
+export type * from './tierResults.js';
 
 /**
  * The result of every socket method, by method name: what the daemon's handler returns and what a
@@ -46,4 +48,7 @@ export interface Results {
   runEnd: RunEndResult;
   config: ConfigResult;
   shutdown: ShutdownResult;
+  tierStatus: TierStatusResult;
+  tierGc: TierGcResult;
+  tierPush: TierPushResult;
 }

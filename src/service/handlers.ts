@@ -25,6 +25,8 @@ export function createHandlers(state: DaemonState) {
   const maint = (): Promise<Maintenance> =>
     (maintenanceP ??= import('../maintenance/index.js').then((m) => m.maintenance(maintDeps)));
   const report = () => import('../accounting/report.js');
+  // The tier commands and the S3 SDK load on first use: a daemon without a fleet tier never loads them.
+  const tier = () => import('./tierCommands.js');
   const maintDeps: MaintenanceDeps = {
     cache,
     isLeased,
@@ -173,6 +175,9 @@ export function createHandlers(state: DaemonState) {
       setImmediate(() => state.requestShutdown());
       return { stopping: true };
     },
+    tierStatus: async () => (await tier()).tierStatus(state),
+    tierGc: async (p, ctx) => (await tier()).tierGc(state, p, ctx),
+    tierPush: async (p, ctx) => (await tier()).tierPush(state, p, ctx),
   };
 
   return {

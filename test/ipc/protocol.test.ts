@@ -109,6 +109,7 @@ describe('parseRequest', () => {
       [
         'hello', 'get', 'release', 'leases', 'warm', 'list', 'status', 'pin', 'unpin', 'evict', 'verify', 'clean', 'optimize',
         'restore', 'import', 'stats', 'metrics', 'report', 'runStart', 'runEnd', 'config', 'shutdown',
+        'tierStatus', 'tierGc', 'tierPush',
       ].sort(),
     );
   });

@@ -44,6 +44,13 @@ export interface TierBlobListing {
   lastModifiedMs: number;
 }
 
+export interface TierUsage {
+  objects: number;
+  bytes: number;
+  blobs: number;
+  blobBytes: number;
+}
+
 export interface TierOpenedBlob {
   stream: Readable;
   /** Byte offset the stream starts at. */
@@ -78,6 +85,8 @@ export interface TierStore {
   has(key: string): Promise<boolean>;
   /** Every blob under blobs/sha256/, with its metadata (one HEAD per blob for last-read). */
   listBlobs(signal?: AbortSignal): AsyncIterable<TierBlobListing>;
+  /** Objects and bytes under the prefix, and of them the blobs (listing only, no HEADs). */
+  usage(signal?: AbortSignal): Promise<TierUsage>;
   /** Deletes blobs by sha256; returns how many deletes the store confirmed. */
   deleteBlobs(sha256s: readonly string[]): Promise<number>;
   /** Closes the client's sockets. */
@@ -459,6 +468,28 @@ export function createTierStore(config: S3OriginConfig, deps: TierStoreDeps = {}
         }
         ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (ContinuationToken);
+    },
+
+    async usage(signal) {
+      const out: TierUsage = { objects: 0, bytes: 0, blobs: 0, blobBytes: 0 };
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await send<{ Contents?: { Key?: string; Size?: number }[]; IsTruncated?: boolean; NextContinuationToken?: string }>(
+          'listing objects',
+          (sdk) => new sdk.ListObjectsV2Command({ Bucket, ...(config.prefix ? { Prefix: `${config.prefix}/` } : {}), ...(ContinuationToken ? { ContinuationToken } : {}) }),
+          signal,
+        );
+        for (const o of page.Contents ?? []) {
+          out.objects++;
+          out.bytes += o.Size ?? 0;
+          if (o.Key?.startsWith(blobsPrefix) && SHA256.test(o.Key.slice(blobsPrefix.length))) {
+            out.blobs++;
+            out.blobBytes += o.Size ?? 0;
+          }
+        }
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+      return out;
     },
 
     async deleteBlobs(sha256s) {

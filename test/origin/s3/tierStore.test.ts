@@ -107,8 +107,9 @@ for (const kind of s3StoreKinds()) {
       expect((await listKeys()).filter((k) => k.startsWith('poison/'))).toEqual([]);
     });
 
-    it('multipart above the threshold: whole and ranged reads across a part boundary', async () => {
-      const t = tier({ prefix: 'mp' }, { multipartThreshold: 5 * MIB, partSize: 5 * MIB });
+    it('multipart above the threshold: whole and ranged reads across a part boundary, intact after a touch', async () => {
+      let now = Date.parse('2026-02-01T00:00:00.000Z');
+      const t = tier({ prefix: 'mp' }, { multipartThreshold: 5 * MIB, partSize: 5 * MIB, clock: () => now });
       const data = randomBytes(11 * MIB + 5);
       const h = sha(data);
       expect(await t.putBlob(h, data.length, bodyOf(data))).toBe('stored');
@@ -118,6 +119,12 @@ for (const kind of s3StoreKinds()) {
       const r = await t.openBlob(h, at);
       expect(r!.offset).toBe(at);
       expect((await readAll(r!.stream)).equals(data.subarray(at))).toBe(true);
+      // Refreshing last-read copies the object onto itself: a multipart object stays whole.
+      now = Date.parse('2026-02-03T00:00:00.000Z');
+      await t.touchBlob(h);
+      expect(await t.headBlob(h)).toEqual({ size: data.length, lastReadMs: now });
+      expect(sha(await readAll((await t.openBlob(h, 0))!.stream))).toBe(h);
+      expect((await readAll((await t.openBlob(h, at))!.stream)).equals(data.subarray(at))).toBe(true);
     });
 
     it('touchBlob refreshes last-read; listBlobs reports blobs only, with size and times', async () => {
