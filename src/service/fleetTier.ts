@@ -85,7 +85,8 @@ export function createFleetTier(c: S3OriginConfig, deps: FleetTierDeps): FleetTi
     breaker,
     openTimeoutMs: t.openTimeoutMs,
     stallTimeoutMs: t.stallTimeoutMs,
-    touchEveryMs: DAY_MS,
+    // A read-only runner cannot refresh last-read times: no HEAD for them either.
+    touchEveryMs: c.mode === 'read-only' ? Number.POSITIVE_INFINITY : DAY_MS,
     clock: deps.clock,
     logger: deps.logger,
   });

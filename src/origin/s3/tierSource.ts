@@ -84,6 +84,7 @@ export interface TierSourceOptions {
   /**
    * A blob whose last-read time is older than this is refreshed after a read (a HEAD first, so a blob
    * read by another runner today costs no write); each process checks a blob at most this often.
+   * Infinity: never (a read-only tier, which cannot write the time).
    */
   touchEveryMs: number;
   clock: () => number;
@@ -145,6 +146,7 @@ export function createTierSource(o: TierSourceOptions): TierSource {
   }
 
   function maybeTouch(sha256: string): void {
+    if (!Number.isFinite(o.touchEveryMs)) return;
     const now = o.clock();
     const last = touched.get(sha256);
     if (last !== undefined && now - last < o.touchEveryMs) return;
