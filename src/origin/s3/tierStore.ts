@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3OriginConfig } from '../../config/types.js';
 import { CacheError, ErrorCodes } from '../../errors.js';
@@ -559,11 +559,4 @@ function verifying(sha256: string, size: number, where: string): Transform {
       cb();
     },
   });
-}
-
-/** An empty readable, for callers that need a body of a zero-byte blob. */
-export function emptyBody(): Readable {
-  const p = new PassThrough();
-  p.end();
-  return p;
 }
