@@ -63,6 +63,7 @@ export interface TierStore {
   readonly config: S3OriginConfig;
   /** Reachability and store quirks; a successful answer is cached (an unreachable one is not). Never throws. */
   probe(signal?: AbortSignal): Promise<TierProbe>;
+  /** null: no such blob (a HEAD answer carries no error code, so a missing bucket looks the same; probe tells them apart). */
   headBlob(sha256: string, signal?: AbortSignal): Promise<TierBlobHead | null>;
   /** null: no such blob. The stream starts at `offset` (a Range read); offset = total gives an empty stream. */
   openBlob(sha256: string, offset: number, signal?: AbortSignal): Promise<TierOpenedBlob | null>;
