@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
 import type { ModelRecord } from '../cache/types.js';
 import type { S3OriginConfig } from '../config/types.js';
 import { createRefsRepo } from '../db/refsRepo.js';
@@ -90,6 +91,27 @@ export async function tierGc(state: DaemonState, p: ParamsOf<'tierGc'>, ctx: Cal
   });
 }
 
+const PROGRESS_EVERY_BYTES = 8 * 1024 * 1024;
+
+/** `stream`, calling `report` with the bytes read so far every few MiB (a long upload keeps the CLI's idle deadline alive). */
+function withProgress(stream: Readable, report: (doneBytes: number) => void): Readable {
+  let done = 0;
+  let next = PROGRESS_EVERY_BYTES;
+  const counter = new Transform({
+    transform(c: Buffer, _enc, cb) {
+      done += c.length;
+      if (done >= next) {
+        next = done + PROGRESS_EVERY_BYTES;
+        report(done);
+      }
+      cb(null, c);
+    },
+  });
+  stream.on('error', (e) => counter.destroy(e));
+  counter.on('close', () => stream.destroy());
+  return stream.pipe(counter);
+}
+
 /** The listing key of a cached model: the whole repo at a commit, or its stored subfolder below the commit. */
 function listingKeyOf(m: ModelRecord): string {
   return m.subfolder === null ? `listings/${m.repo}/${m.commit}.json` : `listings/${m.repo}/${m.commit}/${m.subfolder}.json`;
@@ -138,11 +160,12 @@ export async function tierPush(state: DaemonState, p: ParamsOf<'tierPush'>, ctx:
             const key = `blobs/sha256/${f.blob}`;
             const before = done.get(key);
             if (before === undefined) {
-              ctx.progress({ model: m.key, blob: f.blob, bytes: f.size });
+              ctx.progress({ model: m.key, blob: f.blob, doneBytes: 0, totalBytes: f.size });
               const head = await t.headBlob(f.blob);
               let r: 'stored' | 'exists' = 'exists';
               if (!head || head.size !== f.size) {
-                r = await t.putBlob(f.blob, f.size, () => fs.createReadStream(blobPath(cache.layout, f.blob)));
+                const report = (doneBytes: number) => ctx.progress({ model: m.key, blob: f.blob, doneBytes, totalBytes: f.size });
+                r = await t.putBlob(f.blob, f.size, () => withProgress(fs.createReadStream(blobPath(cache.layout, f.blob)), report));
               }
               done.set(key, r === 'stored' ? 'uploaded' : 'skipped');
               if (r === 'stored') {

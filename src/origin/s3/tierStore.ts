@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3OriginConfig } from '../../config/types.js';
 import { CacheError, ErrorCodes } from '../../errors.js';
@@ -63,6 +63,7 @@ export interface TierStore {
   readonly config: S3OriginConfig;
   /** Reachability and store quirks; a successful answer is cached (an unreachable one is not). Never throws. */
   probe(signal?: AbortSignal): Promise<TierProbe>;
+  /** null: no such blob (a HEAD answer carries no error code, so a missing bucket looks the same; probe tells them apart). */
   headBlob(sha256: string, signal?: AbortSignal): Promise<TierBlobHead | null>;
   /** null: no such blob. The stream starts at `offset` (a Range read); offset = total gives an empty stream. */
   openBlob(sha256: string, offset: number, signal?: AbortSignal): Promise<TierOpenedBlob | null>;
@@ -559,11 +560,4 @@ function verifying(sha256: string, size: number, where: string): Transform {
       cb();
     },
   });
-}
-
-/** An empty readable, for callers that need a body of a zero-byte blob. */
-export function emptyBody(): Readable {
-  const p = new PassThrough();
-  p.end();
-  return p;
 }
