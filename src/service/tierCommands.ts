@@ -1,3 +1,4 @@
+import { listingKeyOfStored, refKey } from '../origin/s3/tierMetadata.js';
 import fs from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import type { ModelRecord } from '../cache/types.js';
@@ -112,11 +113,6 @@ function withProgress(stream: Readable, report: (doneBytes: number) => void): Re
   return stream.pipe(counter);
 }
 
-/** The listing key of a cached model: the whole repo at a commit, or its stored subfolder below the commit. */
-function listingKeyOf(m: ModelRecord): string {
-  return m.subfolder === null ? `listings/${m.repo}/${m.commit}.json` : `listings/${m.repo}/${m.commit}/${m.subfolder}.json`;
-}
-
 export async function tierPush(state: DaemonState, p: ParamsOf<'tierPush'>, ctx: CallContext): Promise<ResultOf<'tierPush'>> {
   const { cache, leases } = state;
   const models =
@@ -188,10 +184,10 @@ export async function tierPush(state: DaemonState, p: ParamsOf<'tierPush'>, ctx:
           commit: m.commit,
           files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.blob, ...(f.gitSha1 ? { gitSha1: f.gitSha1 } : {}) })),
         };
-        await putOnce(listings, listingKeyOf(m), () => t.putJson(listingKeyOf(m), listing));
+        await putOnce(listings, listingKeyOfStored(m.repo, m.subfolder, m.commit), () => t.putJson(listingKeyOfStored(m.repo, m.subfolder, m.commit), listing));
         for (const r of refs) {
           if (r.repo !== m.repo || r.subfolder !== m.subfolder || r.commit_sha !== m.commit || COMMIT_RE.test(r.revision)) continue;
-          const key = `refs/${r.repo}/${r.revision}`;
+          const key = refKey(r.repo, r.revision);
           try {
             await putOnce(refsPushed, key, () => t.putJson(key, r.commit_sha));
           } catch (err) {

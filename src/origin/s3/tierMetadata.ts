@@ -26,8 +26,12 @@ export function refKey(repo: string, revision: string): string {
  * `listings/<repo>/<commit>/<stored subfolder>.json` (the stored subfolder names the filter).
  */
 export function listingKey(ref: Pick<ModelRef, 'repo' | 'subfolder' | 'filter'>, commit: string): string {
-  const scoped = storedSubfolder(ref);
-  return scoped === null ? `listings/${ref.repo}/${commit}.json` : `listings/${ref.repo}/${commit}/${scoped}.json`;
+  return listingKeyOfStored(ref.repo, storedSubfolder(ref), commit);
+}
+
+/** The same key from a cached model's stored subfolder (which already names its filter). */
+export function listingKeyOfStored(repo: string, storedSubfolder: string | null, commit: string): string {
+  return storedSubfolder === null ? `listings/${repo}/${commit}.json` : `listings/${repo}/${commit}/${storedSubfolder}.json`;
 }
 
 /** The JSON a listing is stored as on the tier. */
