@@ -7,6 +7,7 @@ import { CacheError, ErrorCodes } from '../errors.js';
 import type { Log } from '../logger.js';
 import type { BlobRef, BlobSink, BlobWriter, ExpectedContent } from '../store/types.js';
 import { isNetworkError, networkError } from './hubErrors.js';
+import { pumpChunks } from './pumpChunks.js';
 import type { Listing, Origin, RemoteFile } from './types.js';
 
 export interface DownloaderOptions {
@@ -314,13 +315,13 @@ export function createDownloader(options: DownloaderOptions): Downloader {
           restarted();
         }
         last = performance.now();
-        for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        await pumpChunks(stream, async (chunk) => {
           last = performance.now();
           await writer.write(chunk);
           bytesDownloaded += chunk.byteLength;
           got(chunk.byteLength);
           emit(file.path, false);
-        }
+        });
       } catch (err) {
         if (stalled) throw stalled;
         throw err;
