@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bufferSource, digestSource, generatedSource } from '../../dev/fixtures/byteSource.js';
+import { bufferSource, digestSource, generatedSource, gitSha1OfSource, sha256OfSource } from '../../dev/fixtures/byteSource.js';
 import { startFakeHub, type FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { commitOf, generateBytes, gitBlobSha1, type RepoSpec } from '../../dev/fixtures/generate.js';
 
@@ -78,6 +78,8 @@ describe('generatedSource', () => {
       sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
       gitSha1: gitBlobSha1(bytes),
     });
+    expect(sha256OfSource(generatedSource('digest', size))).toBe(crypto.createHash('sha256').update(bytes).digest('hex'));
+    expect(gitSha1OfSource(generatedSource('digest', size))).toBe(gitBlobSha1(bytes));
     expect(digestSource(bufferSource(Buffer.from('abc'))).sha256).toBe(crypto.createHash('sha256').update('abc').digest('hex'));
   });
 });
@@ -108,6 +110,7 @@ describe('fake Hub with a sourced file', () => {
     expect(f.size).toBe(size);
     expect(f.sha256).toBe(crypto.createHash('sha256').update(inMemory.files[1]!.bytes).digest('hex'));
     expect(f.bytes.equals(inMemory.files[1]!.bytes)).toBe(true);
+    expect(f.gitSha1).toBe(gitBlobSha1(inMemory.files[1]!.bytes));
 
     const url = `${hub.endpoint}/org/sourced/resolve/main/weights.bin`;
     const whole = await get(url);
