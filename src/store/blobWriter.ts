@@ -26,6 +26,13 @@ const STAGE_BYTES = 1 << 20;
  */
 export const SYNC_EVERY_BYTES = 32 << 20;
 
+/**
+ * Background syncs in flight in this process, over all writers. At most one: an fdatasync holds a libuv
+ * thread-pool thread (4 by default) until the disk has the bytes, and the writes of every download wait
+ * for those same threads.
+ */
+let backgroundSyncs = 0;
+
 export interface BlobWriterOptions {
   /** Names the file in error messages (e.g. its path in the model). Defaults to the expected digest. */
   label?: string;
@@ -55,9 +62,9 @@ export interface BlobWriterOptions {
  * thread: on loopback that copy cost more than the hashing it moved).
  * Invariants: at most one disk write is in flight, always of the stage buffer not being filled; every
  * write names its file offset explicitly (so restart() after truncate starts at byte 0); at most one
- * background fdatasync is in flight, and the file is closed only after it and the write have ended;
- * write() resolves once the chunk is hashed and staged, and a failed background write or sync is reported
- * by the next write(), restart() or commit(), which then clean up.
+ * background fdatasync is in flight in the whole process, and a file is closed only after its own sync
+ * and write have ended; write() resolves once the chunk is hashed and staged, and a failed background
+ * write or sync is reported by the next write(), restart() or commit(), which then clean up.
  */
 export async function openBlobWriter(
   layout: Layout,
@@ -139,15 +146,21 @@ export async function openBlobWriter(
     syncing = null;
   }
 
-  /** After a write that ended at `end`: starts a background fdatasync when SYNC_EVERY_BYTES more are written and none runs. */
+  /**
+   * After a write that ended at `end`: starts a background fdatasync when SYNC_EVERY_BYTES more are
+   * written and no background sync runs in this process (else a later write tries again).
+   */
   function maybeSync(h: fsp.FileHandle, end: number): void {
-    if (syncing || end - syncedTo < SYNC_EVERY_BYTES) return;
+    if (syncing || backgroundSyncs > 0 || end - syncedTo < SYNC_EVERY_BYTES) return;
     syncedTo = end;
+    backgroundSyncs++;
     syncing = h.datasync().then(
       () => {
+        backgroundSyncs--;
         syncing = null;
       },
       (err: unknown) => {
+        backgroundSyncs--;
         syncing = null;
         writeError ??= err;
       },
