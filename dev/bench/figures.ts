@@ -1,7 +1,8 @@
+import { passes } from './bars.js';
 import { round, type Spread } from './stats.js';
 import type { Figure } from './types.js';
 
-/** A figure from a spread of repetitions, with its reference and the pass/fail of `target`. */
+/** A figure from a spread of repetitions, with its reference and the pass/fail of `target` (from the target's bar unless given). */
 export function figure(
   benchmark: string,
   name: string,
@@ -20,5 +21,9 @@ export function figure(
     if (f.ratio === undefined) f.ratio = round(s.median / refSpread.median);
   }
   if (f.ratio !== undefined) f.ratio = round(f.ratio);
+  if (f.target !== undefined && f.pass === undefined) {
+    const p = passes(f);
+    if (p !== undefined) f.pass = p;
+  }
   return f;
 }

@@ -1,5 +1,6 @@
-import { startFakeHub, type FakeHub } from '../fixtures/fakeHub.js';
-import { generateBytes, whisperKitRepo, type RepoSpec } from '../fixtures/generate.js';
+import { generatedSource } from '../fixtures/byteSource.js';
+import { startFakeHub, type FakeHub, type HubRepoSpec } from '../fixtures/fakeHub.js';
+import { whisperKitRepo } from '../fixtures/generate.js';
 import { connect } from '../../src/ipc/client.js';
 import { startDaemonProc, tempRoot, writeConfig, type DaemonProc } from './harness.js';
 
@@ -7,15 +8,16 @@ import { startDaemonProc, tempRoot, writeConfig, type DaemonProc } from './harne
 export const TINY_REF = 'argmaxinc/whisperkit-coreml@main:openai_whisper-tiny';
 export const BASE_REF = 'argmaxinc/whisperkit-coreml@main:openai_whisper-base';
 
-/** The big model of the eviction benchmark: a repo whose model is the whole repo (`<id>@main`). */
+/** The big model of the big-model benchmark: a repo whose model is the whole repo (`<id>@main`). */
 export const BIG_REPO = 'bench/whisperkit-large-fake';
 export const BIG_REF = `${BIG_REPO}@main`;
 
 /**
  * A WhisperKit-like model of about `weightBytes` bytes: the two weight files of a variant folder, scaled
- * up (30% encoder, 70% decoder, like the real large variants), and its small json files.
+ * up (30% encoder, 70% decoder, like the real large variants), and its small json files. The weights are
+ * generated as they are served (byteSource.ts): the Hub holds 64 KiB per file, not the model.
  */
-export function bigModelRepo(weightBytes: number): RepoSpec {
+export function bigModelRepo(weightBytes: number): HubRepoSpec {
   const enc = Math.round(weightBytes * 0.3);
   const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2));
   return {
@@ -24,9 +26,9 @@ export function bigModelRepo(weightBytes: number): RepoSpec {
       { path: '.gitattributes', bytes: Buffer.from('*.bin filter=lfs diff=lfs merge=lfs -text\n'), lfs: false },
       { path: 'config.json', bytes: json({ name: 'whisperkit-large-fake' }), lfs: false },
       { path: 'AudioEncoder.mlmodelc/metadata.json', bytes: json({ part: 'encoder' }), lfs: false },
-      { path: 'AudioEncoder.mlmodelc/weights/weight.bin', bytes: generateBytes('big/encoder', enc), lfs: true },
+      { path: 'AudioEncoder.mlmodelc/weights/weight.bin', source: generatedSource('big/encoder', enc), lfs: true },
       { path: 'TextDecoder.mlmodelc/metadata.json', bytes: json({ part: 'decoder' }), lfs: false },
-      { path: 'TextDecoder.mlmodelc/weights/weight.bin', bytes: generateBytes('big/decoder', weightBytes - enc), lfs: true },
+      { path: 'TextDecoder.mlmodelc/weights/weight.bin', source: generatedSource('big/decoder', weightBytes - enc), lfs: true },
     ],
   };
 }
@@ -47,7 +49,7 @@ export interface Sandbox {
  */
 export async function openSandbox(
   distDir: string,
-  opts: { repo?: RepoSpec; extraRepos?: RepoSpec[]; warm?: string[]; prefix?: string } = {},
+  opts: { repo?: HubRepoSpec; extraRepos?: HubRepoSpec[]; warm?: string[]; prefix?: string } = {},
 ): Promise<Sandbox> {
   const tmp = tempRoot(opts.prefix ?? 'sb');
   const repos = [opts.repo ?? whisperKitRepo({ weightScale: 0.01 }), ...(opts.extraRepos ?? [])];

@@ -97,14 +97,67 @@ export async function startDaemonProc(distDir: string, configPath: string, socke
   };
 }
 
-/** Resident set size of a process from /proc (bytes), or NaN where /proc is missing. */
-export function rssBytes(pid: number): number {
+/** A `Vm*` field of /proc/<pid>/status in bytes, or NaN where /proc is missing. */
+function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : Number.NaN;
   } catch {
     return Number.NaN;
   }
+}
+
+/** Resident set size of a process from /proc (bytes), or NaN where /proc is missing. */
+export function rssBytes(pid: number): number {
+  return procStatusBytes(pid, 'VmRSS');
+}
+
+/**
+ * Peak RSS of a process (VmHWM, bytes) since it started or since the last successful `resetPeakRss`;
+ * NaN where /proc is missing.
+ */
+export function peakRssBytes(pid: number): number {
+  return procStatusBytes(pid, 'VmHWM');
+}
+
+/** Resets a process's VmHWM to its current RSS (`5` into /proc/<pid>/clear_refs); false where that is refused. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CPU time a process (all its threads) has used, ms: utime + stime of /proc/<pid>/stat at 100 ticks a
+ * second; NaN where /proc is missing.
+ */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; `stop()` gives the largest sample (bytes). */
+export function sampleRss(pid: number, everyMs = 20): { stop(): number } {
+  let max = rssBytes(pid);
+  const t = setInterval(() => {
+    const r = rssBytes(pid);
+    if (r > max || Number.isNaN(max)) max = r;
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(t);
+      const r = rssBytes(pid);
+      return r > max ? r : max;
+    },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { fmt } from './stats.js';
 import type { Figure } from './types.js';
 
 export interface Machine {
@@ -16,11 +17,21 @@ export interface Machine {
   loadavgEnd?: number[];
 }
 
+export interface BenchmarkEntry {
+  ranAt: string;
+  durationMs: number;
+  figures: Figure[];
+  error?: string;
+  loadavgStart?: number[];
+}
+
 export interface ResultsFile {
   generatedAt: string;
   machine: Machine;
-  /** Benchmark name → its latest figures and when they were taken. */
-  benchmarks: Record<string, { ranAt: string; durationMs: number; figures: Figure[]; error?: string }>;
+  /** Wall time of the run that wrote the file (all its benchmarks, not the build). */
+  durationMs?: number;
+  /** Benchmark name → its latest figures, when they were taken and the load average when it started. */
+  benchmarks: Record<string, BenchmarkEntry>;
 }
 
 export function machine(): Machine {
@@ -51,15 +62,6 @@ export function readResults(file: string): ResultsFile | null {
     // absent or unreadable: start afresh
   }
   return null;
-}
-
-function fmt(x: number | undefined): string {
-  if (x === undefined || !Number.isFinite(x)) return '';
-  const a = Math.abs(x);
-  if (a >= 1000) return x.toFixed(0);
-  if (a >= 10) return x.toFixed(1);
-  if (a >= 1) return x.toFixed(2);
-  return x.toFixed(3);
 }
 
 /** A fixed-width text table of figures: value [min–max], reference, ratio, target, pass/fail. */

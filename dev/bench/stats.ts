@@ -43,3 +43,13 @@ export function round(x: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/** A number as the tables print it: no decimals from 1000, one from 10, two from 1, else three. */
+export function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '';
+  const a = Math.abs(x);
+  if (a >= 1000) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  return x.toFixed(3);
+}

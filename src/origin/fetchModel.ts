@@ -8,6 +8,7 @@ import type { Log } from '../logger.js';
 import type { BlobRef, BlobSink, BlobWriter, ExpectedContent } from '../store/types.js';
 import { isNetworkError, networkError } from './hubErrors.js';
 import type { TierReader } from './s3/tierSource.js';
+import { pumpChunks } from './pumpChunks.js';
 import type { Listing, Origin, RemoteFile } from './types.js';
 
 export interface DownloaderOptions {
@@ -350,13 +351,13 @@ export function createDownloader(options: DownloaderOptions): Downloader {
           restarted();
         }
         last = performance.now();
-        for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        await pumpChunks(stream, async (chunk) => {
           last = performance.now();
           await writer.write(chunk);
           bytesDownloaded += chunk.byteLength;
           got(chunk.byteLength);
           emit(file.path, false);
-        }
+        });
       } catch (err) {
         if (stalled) throw stalled;
         throw err;

@@ -14,9 +14,17 @@ export interface HttpAnswer {
   url: URL;
 }
 
+/**
+ * A response body buffers up to its socket's high-water mark (Node 20: 16 KiB) before the socket stops
+ * reading. 1 MiB lets a download keep receiving while its writer waits for a disk write (at most 1 MiB
+ * per connection held).
+ */
+const SOCKET_READ_HIGH_WATER_MARK = 1 << 20;
+
 const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+  // `highWaterMark` reaches the socket through the agent (net.connect and tls.connect both pass it on).
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64, highWaterMark: SOCKET_READ_HIGH_WATER_MARK } as http.AgentOptions),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64, highWaterMark: SOCKET_READ_HIGH_WATER_MARK } as https.AgentOptions),
 };
 
 export function httpRequest(

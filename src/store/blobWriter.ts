@@ -8,16 +8,30 @@ import { blobPath } from './layout.js';
 import { partialPath } from './partials.js';
 import { asStoreError } from './storeErrors.js';
 import { publishBlob } from './publishBlob.js';
-import { hasherFor, needsGitSha1 } from './streamHasher.js';
+import { inlineHasher, needsGitSha1 } from './streamHasher.js';
 import type { BlobRef, BlobWriter, ExpectedContent } from './types.js';
 
 
 /**
  * Bytes are staged and written in chunks of this size (one write syscall per MiB, not per network chunk).
- * Two stage buffers: while one is being written (on the libuv thread pool) the next fills and is hashed
- * on the caller's thread, so disk writes overlap hashing and the network instead of pausing them.
+ * Two stage buffers: while one is being written (on the libuv thread pool) the next fills, so disk writes
+ * overlap the network instead of pausing it.
  */
 const STAGE_BYTES = 1 << 20;
+
+/**
+ * A file's written bytes are handed to the disk (fdatasync, in the background) every this many bytes, so
+ * the fsync before publishing finds little left to write: without it the kernel may hold a whole
+ * multi-GB weight file dirty in memory and the final fsync waits for all of it at once.
+ */
+export const SYNC_EVERY_BYTES = 32 << 20;
+
+/**
+ * Background syncs in flight in this process, over all writers. At most one: an fdatasync holds a libuv
+ * thread-pool thread (4 by default) until the disk has the bytes, and the writes of every download wait
+ * for those same threads.
+ */
+let backgroundSyncs = 0;
 
 export interface BlobWriterOptions {
   /** Names the file in error messages (e.g. its path in the model). Defaults to the expected digest. */
@@ -44,11 +58,13 @@ export interface BlobWriterOptions {
  * computed in the same pass, published by link (no-replace) into `blobs/` only after size and every
  * expected digest match. With no digest expected, only the size is checked.
  *
- * Bytes are hashed a stage buffer at a time, just before that buffer is written.
+ * Bytes are hashed as they arrive, on the caller's thread, with the native hash (no copy to another
+ * thread: on loopback that copy cost more than the hashing it moved).
  * Invariants: at most one disk write is in flight, always of the stage buffer not being filled; every
- * write names its file offset explicitly (so restart() after truncate starts at byte 0); write() resolves
- * once the chunk is hashed and staged, and a failed background write is reported by the next write(),
- * restart() or commit(), which then clean up.
+ * write names its file offset explicitly (so restart() after truncate starts at byte 0); at most one
+ * background fdatasync is in flight in the whole process, and a file is closed only after its own sync
+ * and write have ended; write() resolves once the chunk is hashed and staged, and a failed background
+ * write or sync is reported by the next write(), restart() or commit(), which then clean up.
  */
 export async function openBlobWriter(
   layout: Layout,
@@ -72,8 +88,7 @@ export async function openBlobWriter(
   }
   opts.onTemp?.(tempPath, true);
 
-  // Large files hash in a worker thread (streamHasher), so hashing overlaps the network and the disk.
-  const hasher = hasherFor(expected.size, { gitSha1: needsGitSha1(expected) });
+  const hasher = inlineHasher(expected.size, { gitSha1: needsGitSha1(expected) });
   // Small files never need a second buffer or a full MiB.
   const stageBytes = Math.max(1, Math.min(STAGE_BYTES, expected.size));
   let stage: Buffer = Buffer.allocUnsafe(stageBytes);
@@ -84,6 +99,10 @@ export async function openBlobWriter(
   let filePos = 0;
   /** The background write of the other buffer, if any; never rejects (errors land in writeError). */
   let inflight: Promise<void> | null = null;
+  /** The background fdatasync, if any; never rejects (errors land in writeError). */
+  let syncing: Promise<void> | null = null;
+  /** File offset up to which a background sync has been started. */
+  let syncedTo = 0;
   let writeError: unknown = null;
   let done = false;
   let failure: unknown = null;
@@ -110,7 +129,7 @@ export async function openBlobWriter(
     }
   }
 
-  /** Waits for the background write; rethrows its error. */
+  /** Waits for the background write; rethrows its error or a background sync's. */
   async function settle(): Promise<void> {
     if (inflight) {
       await inflight;
@@ -119,12 +138,40 @@ export async function openBlobWriter(
     if (writeError) throw writeError;
   }
 
+  /** Waits for the background write and sync (before the file is truncated, synced or closed). */
+  async function quiesce(): Promise<void> {
+    if (inflight) await inflight;
+    inflight = null;
+    if (syncing) await syncing;
+    syncing = null;
+  }
+
+  /**
+   * After a write that ended at `end`: starts a background fdatasync when SYNC_EVERY_BYTES more are
+   * written and no background sync runs in this process (else a later write tries again).
+   */
+  function maybeSync(h: fsp.FileHandle, end: number): void {
+    if (syncing || backgroundSyncs > 0 || end - syncedTo < SYNC_EVERY_BYTES) return;
+    syncedTo = end;
+    backgroundSyncs++;
+    syncing = h.datasync().then(
+      () => {
+        backgroundSyncs--;
+        syncing = null;
+      },
+      (err: unknown) => {
+        backgroundSyncs--;
+        syncing = null;
+        writeError ??= err;
+      },
+    );
+  }
+
   /** Starts writing the stage in the background (after the previous write) and swaps buffers. */
   async function flushStage(): Promise<void> {
     await settle();
     if (staged === 0) return;
     const buf = stage.subarray(0, staged);
-    await hasher.update(buf);
     const pos = filePos;
     filePos += staged;
     const h = fh!;
@@ -132,6 +179,7 @@ export async function openBlobWriter(
     inflight = writeAt(h, buf, pos).then(
       () => {
         spare ??= full;
+        maybeSync(h, pos + buf.byteLength);
       },
       (err: unknown) => {
         writeError = err;
@@ -145,8 +193,7 @@ export async function openBlobWriter(
   async function cleanup(): Promise<void> {
     done = true;
     hasher.dispose();
-    if (inflight) await inflight;
-    inflight = null;
+    await quiesce();
     const h = fh;
     fh = null;
     if (h) await h.close().catch(() => undefined);
@@ -178,6 +225,7 @@ export async function openBlobWriter(
       }
       written += chunk.byteLength;
       try {
+        hasher.update(chunk);
         let off = 0;
         while (off < chunk.byteLength) {
           const n = Math.min(stageBytes - staged, chunk.byteLength - off);
@@ -194,7 +242,8 @@ export async function openBlobWriter(
     async restart(): Promise<void> {
       assertOpen();
       try {
-        await settle();
+        await quiesce();
+        if (writeError) throw writeError;
         await fh!.truncate(0);
       } catch (err) {
         return fail(err);
@@ -202,6 +251,7 @@ export async function openBlobWriter(
       staged = 0;
       written = 0;
       filePos = 0;
+      syncedTo = 0;
       hasher.reset();
     },
 
@@ -209,7 +259,8 @@ export async function openBlobWriter(
       assertOpen();
       try {
         await flushStage();
-        await settle();
+        await quiesce();
+        if (writeError) throw writeError;
         if (written !== expected.size) throw integrity(`expected size ${expected.size} got ${written}`);
         const d = await hasher.digest();
         const ref: BlobRef = { sha256: d.sha256, size: written, gitSha1: d.gitSha1 };
@@ -241,7 +292,8 @@ export async function openBlobWriter(
         try {
           // Whatever was accepted goes to disk, so a later writer resumes after it.
           await flushStage();
-          await settle();
+          await quiesce();
+          if (writeError) throw writeError;
           done = true;
           hasher.dispose();
           const h = fh;
@@ -263,7 +315,7 @@ export async function openBlobWriter(
  * The bytes a cut-short writer left in a partial file: hashed from disk into `hasher`, their count
  * returned (the offset to resume at). A file longer than the content cannot be a prefix of it: emptied.
  */
-async function takeOver(fh: fsp.FileHandle, hasher: { update(b: Uint8Array): Promise<void> | void }, size: number): Promise<number> {
+async function takeOver(fh: fsp.FileHandle, hasher: { update(b: Uint8Array): void }, size: number): Promise<number> {
   const have = (await fh.stat()).size;
   if (have === 0) return 0;
   if (have > size) {
@@ -275,8 +327,8 @@ async function takeOver(fh: fsp.FileHandle, hasher: { update(b: Uint8Array): Pro
   while (pos < have) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, have - pos), pos);
     if (bytesRead === 0) break;
-    // Hashed (or copied into the worker's message) before update() returns: buf can be refilled.
-    await hasher.update(buf.subarray(0, bytesRead));
+    // Hashed before update() returns: buf can be refilled.
+    hasher.update(buf.subarray(0, bytesRead));
     pos += bytesRead;
   }
   return pos;

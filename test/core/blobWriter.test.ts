@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Layout } from '../../src/cache/types.js';
 import { CacheError } from '../../src/errors.js';
-import { openBlobWriter } from '../../src/store/blobWriter.js';
+import { openBlobWriter, SYNC_EVERY_BYTES } from '../../src/store/blobWriter.js';
 import { GIT_BLOB_MAX_BYTES, needsGitSha1 } from '../../src/store/streamHasher.js';
 import { blobPath, ensureLayout, layoutFor, snapshotDirName } from '../../src/store/layout.js';
 import { bytes, chunks, expectedOf, gitSha1, randomBytes, rmTree, sha256, tempDir } from './helpers.js';
@@ -132,7 +132,7 @@ describe('openBlobWriter', () => {
     expect(fs.readFileSync(blobPath(layout, ref.sha256)).equals(buf)).toBe(true);
   });
 
-  it('restart() after more than one stage buffer was flushed rewrites the file from byte 0 (hashed off-thread)', async () => {
+  it('restart() after more than one stage buffer was flushed rewrites the file from byte 0', async () => {
     const buf = randomBytes(5 * 1024 * 1024 + 5);
     const w = await openBlobWriter(layout, expectedOf(buf));
     for await (const c of chunks(randomBytes(2 * 1024 * 1024 + 3), 65536)) await w.write(c);
@@ -144,7 +144,7 @@ describe('openBlobWriter', () => {
     expect(onDisk.equals(buf)).toBe(true);
   });
 
-  it('a large file with a wrong sha256 is refused (hashed off-thread) and leaves nothing', async () => {
+  it('a large file with a wrong sha256 is refused and leaves nothing', async () => {
     const buf = randomBytes(6 * 1024 * 1024, 7);
     const err = await rejection(writeAll(buf, { size: buf.length, sha256: sha256(randomBytes(16, 8)) }));
     expect(err.code).toBe('E_INTEGRITY');
@@ -153,6 +153,33 @@ describe('openBlobWriter', () => {
     const ok = await writeAll(buf);
     expect(ok.sha256).toBe(sha256(buf));
     expect(ok.gitSha1).toBe(gitSha1(buf));
+  });
+
+  it('a file past the background-sync interval commits the right bytes, also after a restart() that follows a sync', async () => {
+    const size = 2 * SYNC_EVERY_BYTES + 12_345;
+    const buf = randomBytes(size, 11);
+    const w = await openBlobWriter(layout, expectedOf(buf));
+    // More than one sync interval of other bytes, then from byte 0 again.
+    for await (const c of chunks(randomBytes(SYNC_EVERY_BYTES + (3 << 20), 12), 65_536)) await w.write(c);
+    await w.restart();
+    for await (const c of chunks(buf, 61_000)) await w.write(c);
+    const ref = await w.commit();
+    expect(ref).toEqual({ sha256: sha256(buf), size, gitSha1: '' });
+    expect(fs.readFileSync(blobPath(layout, ref.sha256)).equals(buf)).toBe(true);
+    expect(fs.readdirSync(layout.tmp)).toEqual([]);
+  });
+
+  it('abort() while background writes and syncs may be in flight leaves nothing, every time', async () => {
+    const size = SYNC_EVERY_BYTES + (4 << 20);
+    const buf = randomBytes(size, 13);
+    for (let i = 0; i < 5; i++) {
+      const w = await openBlobWriter(layout, expectedOf(buf));
+      const stopAt = SYNC_EVERY_BYTES + (1 << 20) * (i % 3) + 1;
+      for await (const c of chunks(buf.subarray(0, stopAt), 65_536)) await w.write(c);
+      await w.abort();
+      expect(fs.readdirSync(layout.tmp)).toEqual([]);
+    }
+    expect(blobFiles()).toEqual([]);
   });
 
   it('abort() removes the temp file and is idempotent', async () => {

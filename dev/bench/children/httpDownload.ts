@@ -6,7 +6,7 @@ import path from 'node:path';
 /**
  * Child process: the "plain download" reference. Fetches each URL with node:http (following redirects),
  * streams it to `<outDir>/<path>` (optionally sha256 in the same pass), `concurrency` files at once.
- * Prints { ms, bytes }.
+ * Prints { ms, bytes, cpuMs } (cpuMs: this process's user + system CPU time over the transfer).
  */
 interface Args {
   files: Array<{ url: string; path: string }>;
@@ -57,6 +57,7 @@ function fetchTo(url: string, dest: string, hops = 0): Promise<number> {
   });
 }
 
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 let next = 0;
 let bytes = 0;
@@ -72,5 +73,6 @@ await Promise.all(
   }),
 );
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 agent.destroy();
-process.stdout.write(`${JSON.stringify({ ms, bytes })}\n`);
+process.stdout.write(`${JSON.stringify({ ms, bytes, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
