@@ -196,6 +196,32 @@ export function createHubService(deps: HubServiceDeps) {
     return f;
   }
 
+  /**
+   * Whether `caller` may read file `f` (its bytes or its headers). A request with the secret, or any
+   * request when no token is configured, may. Otherwise the file must be known readable without the
+   * token: remembered as such, or checked now by asking the tokenless chain for its end (an empty range,
+   * no content transferred) and remembered. A file that cannot be checked (offline, origin down) is
+   * refused, cached or not: bytes fetched with the token never reach a request without the secret.
+   */
+  async function authorizeFile(l: RepoListing, f: ListedFileRow, caller: HubCaller): Promise<void> {
+    if (caller.authorized || !deps.tokenConfigured()) return;
+    if (repo.isPublicFile('model', l.repo, l.commit, f.path)) return;
+    if (deps.offline()) throw refused(l.repo, `offline: ${f.path} cannot be checked to be public`);
+    const chain = deps.anonymousOrigins();
+    const origin = chain.find((o) => o.name === l.origin) ?? chain[0];
+    if (!origin) throw refused(l.repo, 'no origin to check it with');
+    const remote = rowToRemote(f);
+    try {
+      const opened = await origin.open({ ref: fileRefOf(l.repo, l.commit, f.path), commit: l.commit, files: [remote], origin: origin.name }, remote, f.size);
+      opened.stream.destroy();
+    } catch (err) {
+      const code = err instanceof CacheError ? err.code : null;
+      if (code === ErrorCodes.REPO_NOT_FOUND || code === ErrorCodes.GATED_REPO || code === ErrorCodes.UNAUTHORIZED) throw err;
+      throw refused(l.repo, `${f.path} could not be checked to be public: ${toErrorShape(err).message}`);
+    }
+    repo.markPublicFile('model', l.repo, l.commit, f.path);
+  }
+
   /** Whether the content of `f` is in the store (served without an origin). */
   function isCached(l: RepoListing, f: ListedFileRow): boolean {
     const canon = canonicalRef(fileRefOf(l.repo, l.commit, f.path));
@@ -335,7 +361,7 @@ export function createHubService(deps: HubServiceDeps) {
     };
   }
 
-  return { listing, entryOf, isCached, recordProbe, recordError, serveFile, tapsAlive: () => taps.size() };
+  return { listing, entryOf, authorizeFile, isCached, recordProbe, recordError, serveFile, tapsAlive: () => taps.size() };
 }
 
 export type HubService = ReturnType<typeof createHubService>;
