@@ -36,6 +36,8 @@ export interface RepoListing {
   fetchedAt: number;
   /** The origin (by name) that listed it. */
   origin: string;
+  /** Served from memory because the origin chain could not be reached just now: a miss fails at once. */
+  unreachable?: CacheError;
 }
 
 /** One file being served: its bytes from `from` to `to` (inclusive) as a stream, then finish(). */
@@ -179,7 +181,7 @@ export function createHubService(deps: HubServiceDeps) {
       const unreachable = e?.code === ErrorCodes.ORIGIN_UNAVAILABLE || e?.code === ErrorCodes.STALLED;
       if (unreachable && mem && allowed(mem.row)) {
         deps.logger?.warn({ repo: repoId, revision, err: toErrorShape(err) }, 'origin unreachable: serving the remembered listing');
-        return toListing(mem.row, revision);
+        return { ...toListing(mem.row, revision), unreachable: e! };
       }
       throw err;
     }
@@ -267,6 +269,11 @@ export function createHubService(deps: HubServiceDeps) {
     const cachedNow = isCached(l, f);
     if (!cachedNow && deps.offline()) {
       throw new CacheError(ErrorCodes.OFFLINE, `offline: ${l.repo}@${l.commit}:${f.path} is not cached`);
+    }
+    if (!cachedNow && l.unreachable) {
+      throw new CacheError(ErrorCodes.ORIGIN_UNAVAILABLE, `${l.repo}@${l.commit}:${f.path} is not cached and the origin cannot be reached (${l.unreachable.message})`, {
+        retryable: true,
+      });
     }
     if (!cachedNow && !caller.authorized && !deps.anonymousMisses()) {
       throw refused(l.repo, 'anonymous downloads are turned off (hubMirror.anonymousMisses)');
