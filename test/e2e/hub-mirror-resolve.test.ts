@@ -237,3 +237,18 @@ async function waitUntil(pred: () => Promise<boolean>): Promise<void> {
   }
   throw new Error('condition not reached');
 }
+
+it('answers revision HEAD (huggingface.js modelInfo asks for it), whoami only with the secret, and datasets as not found', async ({ sb, hub }) => {
+  const { url, secretFile } = await startWithEndpoint(sb);
+  const head = (await (await fetch(`${url}/api/models/${WK}/revision/HEAD?expand=sha&expand=private`)).json()) as { sha: string };
+  expect(head.sha).toBe(hub.repos.get(WK)!.refs.get('main'));
+  const secret = fs.readFileSync(secretFile, 'utf8').trim();
+  expect((await fetch(`${url}/api/whoami-v2`)).status).toBe(401);
+  const me = await fetch(`${url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${secret}` } });
+  expect(me.status).toBe(200);
+  expect(JSON.stringify(await me.json())).not.toContain(secret);
+  const ds = await fetch(`${url}/api/datasets/acme/data/revision/main`);
+  expect(ds.headers.get('x-error-code')).toBe('RepoNotFound');
+  const none = await fetch(`${url}/no/route/here`);
+  expect(none.status).toBe(404);
+});
