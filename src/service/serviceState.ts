@@ -10,6 +10,7 @@ import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import type { FleetTier } from './fleetTier.js';
 import type { Leases } from './leases.js';
+import type { HubService } from './hubService.js';
 import type { ModelService } from './modelService.js';
 
 /** What the method handlers work on: everything openService opened, for one daemon (or CLI in direct mode). */
@@ -28,6 +29,10 @@ export interface DaemonState {
   version: string;
   socketPath: string;
   requestShutdown: () => void;
+  /** What the Hub-compatible endpoint asks of the cache. */
+  hub: HubService;
+  /** Set by the daemon while its Hub-compatible endpoint listens; null otherwise. */
+  hubEndpoint: { url: string; secretFile: string } | null;
 }
 
 export interface CallContext {

@@ -91,5 +91,7 @@ export function cacheStatusOf(
           ? `s3 ${o.endpoint ?? 'aws'}/${o.bucket}${o.prefix ? `/${o.prefix}` : ''} (${o.mode})`
           : `directory ${o.path}`,
     ),
+    hubUrl: state.hubEndpoint?.url ?? null,
+    hubSecretFile: state.hubEndpoint?.secretFile ?? null,
   };
 }
