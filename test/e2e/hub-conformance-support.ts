@@ -63,7 +63,7 @@ export function bigRepo(): RepoSpec {
       lfs('crowd-1.bin', 4_000_000),
       lfs('crowd-2.bin', 4_000_000),
       lfs('crowd-3.bin', 4_000_000),
-      lfs('lease.bin', 5_000_000),
+      lfs('lease.bin', 40_000_000),
     ],
   };
 }
