@@ -9,6 +9,7 @@ import { hash } from './benchmarks/hash.js';
 import { firstHit } from './benchmarks/firstHit.js';
 import { hitLatency } from './benchmarks/hitLatency.js';
 import { hitThroughput } from './benchmarks/hitThroughput.js';
+import { hubMirror } from './benchmarks/hubMirror.js';
 import { miss } from './benchmarks/miss.js';
 import { restore } from './benchmarks/restore.js';
 import { soak } from './benchmarks/soak.js';
@@ -20,7 +21,7 @@ import type { Benchmark, BenchContext, Figure } from './types.js';
  * `npm run bench [-- <name>...] [--reps N] [--out FILE]`: runs the named benchmarks (default all), prints a
  * table and merges their figures into bench/results.json (other benchmarks' last figures are kept).
  */
-const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, evictHit, startup, firstHit, soak, cli];
+const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, restore, evictPlan, evictHit, startup, firstHit, soak, cli, hubMirror];
 
 /** Compiled to build/dev/bench/main.js; the product it measures is the shipped build in <repo>/dist. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
