@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { downloadFile, downloadFileToCacheDir, listFiles, modelInfo, snapshotDownload, type ListFileEntry } from '@huggingface/hub';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
 import { filesUnder, whisperKitRepo } from '../../dev/fixtures/generate.js';
 import { GATED, published, runStart, startMirror, startMirrorHub, stats, WK, type Mirror } from './hub-conformance-support.js';
@@ -24,6 +24,8 @@ let m: Mirror;
 let tmp: string;
 
 beforeAll(async () => {
+  // downloadFileToCacheDir announces every file on console.debug.
+  vi.spyOn(console, 'debug').mockImplementation(() => undefined);
   hub = await startMirrorHub();
   m = await startMirror(hub);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-hfjs-'));
@@ -38,7 +40,7 @@ afterAll(async () => {
 async function collect(it: AsyncIterable<ListFileEntry>): Promise<ListFileEntry[]> {
   const out: ListFileEntry[] = [];
   for await (const e of it) out.push(e);
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Every regular file under `dir` (following the client's symlinks), by path relative to it. */

@@ -360,11 +360,6 @@ describe('accounting: run and client labels', () => {
           : await raw(`${m.url}/run/${runB}`, `/${tok}/${a.file}`, { method: a.method, headers: { 'User-Agent': a.ua } });
       expect(res.status, `${a.method} ${a.file} in run ${a.run}: ${res.body.toString('utf8').slice(0, 200)}`).toBe(200);
     }
-    // The prefix form covers the API routes too (HF_ENDPOINT=http://127.0.0.1:N/run/<id>).
-    const api = await raw(`${m.url}/run/${runB}`, `/api/models/${TOKENIZER}/revision/main`);
-    expect(api.status).toBe(200);
-    expect((JSON.parse(api.body.toString('utf8')) as { id: string }).id).toBe(TOKENIZER);
-
     const a = await stats(m.sb, ['--run', runA]);
     const b = await stats(m.sb, ['--run', runB]);
     expect(a.hits + a.misses + a.errors, 'run A: one event per resolve request').toBe(3);
@@ -385,6 +380,16 @@ describe('accounting: run and client labels', () => {
     expect(count('http'), JSON.stringify(byClient.breakdown)).toBe(1);
     const byClientA = await stats(m.sb, ['--run', runA, '--by', 'client']);
     expect(byClientA.breakdown?.find((row) => row.client === 'huggingface_hub'), JSON.stringify(byClientA.breakdown)).toMatchObject({ hits: a.hits, misses: a.misses });
+
+    // The prefix form covers the API routes too (HF_ENDPOINT=http://127.0.0.1:N/run/<id>).
+    const api = await raw(`${m.url}/run/${runB}`, `/api/models/${TOKENIZER}/revision/main`);
+    expect(api.status).toBe(200);
+    expect((JSON.parse(api.body.toString('utf8')) as { id: string }).id).toBe(TOKENIZER);
+    const tree = await raw(`${m.url}/run/${runB}`, `/api/models/${TOKENIZER}/tree/main`);
+    expect(tree.status).toBe(200);
+    for (const link of [tree.headers.link].flat().filter((l): l is string => typeof l === 'string')) {
+      expect(link, 'a Link keeps the run prefix').toContain(`${m.url}/run/${runB}/`);
+    }
 
     // Prometheus sees the same requests as stats.
     const all = await stats(m.sb);
