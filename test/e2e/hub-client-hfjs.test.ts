@@ -177,6 +177,9 @@ describe('huggingface.js through the endpoint', () => {
     expect(s.hits + s.misses, JSON.stringify(s)).toBeGreaterThanOrEqual(5);
     expect(s.errors).toBe(0);
     expect(s.misses).toBeGreaterThanOrEqual(4);
+    // huggingface.js sends no User-Agent of its own: Node's fetch says `node`, which the endpoint labels huggingface.js.
+    const byClient = await stats(m.sb, ['--run', run, '--by', 'client']);
+    expect((byClient.breakdown ?? []).map((b) => b.client), JSON.stringify(byClient.breakdown)).toEqual(['huggingface.js']);
   });
 
   it('a gated file downloads with the local secret as the access token, and is refused without it', async () => {

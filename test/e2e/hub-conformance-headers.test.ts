@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { makeSandbox } from './harness.js';
 import { parsePrometheus } from '../accounting/parsePrometheus.js';
 import {
   hex40,
@@ -82,6 +83,24 @@ function expectHubError(res: RawResponse, status: number, code: string | null, w
 }
 
 describe('the endpoint itself', () => {
+  it('daemon status --json reports hubUrl and hubSecretFile', async () => {
+    const st = await m.sb.cli(['--json', 'daemon', 'status']);
+    const d = st.json<Record<string, unknown>>();
+    expect(d.hubUrl, st.stdout).toBe(m.url);
+    expect(d.hubSecretFile, st.stdout).toBe(m.secretFile);
+  });
+
+  it('is off without hubMirror in the config: status reports hubUrl null', async () => {
+    const sb = makeSandbox({ endpoint: hub.endpoint, models: {} });
+    try {
+      expect((await sb.cli(['daemon', 'start'])).code).toBe(0);
+      const full = (await sb.cli(['--json', 'status'])).json<Record<string, unknown>>();
+      expect('hubUrl' in full ? full.hubUrl : (full.daemon as Record<string, unknown>)?.hubUrl).toBeNull();
+    } finally {
+      await sb.cleanup();
+    }
+  });
+
   it('listens on 127.0.0.1 only and writes its secret to a 0600 file', async () => {
     expect(m.secret.length).toBeGreaterThanOrEqual(32);
     expect(fs.statSync(m.secretFile).mode & 0o777).toBe(0o600);
