@@ -67,6 +67,12 @@ function expectFileHeaders(res: RawResponse, f: ReturnType<typeof published>, wh
   }
   expect(h['accept-ranges'], `${what}: Accept-Ranges`).toBe('bytes');
   expect(xetAdvertisements(res), `${what}: Xet advertisements`).toEqual([]);
+  // Served here, not redirected: no Location, and no header that names the upstream hosts.
+  expect(h.location, `${what}: Location`).toBeUndefined();
+  const upstreamHosts = [new URL(hub.endpoint).host, new URL(hub.cdnEndpoint).host];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) {
+    for (const host of upstreamHosts) expect(res.rawHeaders[i + 1], `${what}: header ${res.rawHeaders[i]}`).not.toContain(host);
+  }
 }
 
 function expectHubError(res: RawResponse, status: number, code: string | null, what: string, method = 'GET'): void {
