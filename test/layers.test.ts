@@ -15,6 +15,7 @@ const LAYERS: string[][] = [
   ['cache'],
   ['maintenance'],
   ['service'],
+  ['hubMirror'],
   ['daemon', 'benchmarker'],
   ['cli'],
 ];

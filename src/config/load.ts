@@ -180,6 +180,7 @@ export function redactConfig(c: ResolvedConfig): ResolvedConfig {
     accounting: { ...c.accounting },
     log: { ...c.log },
     metrics: { ...c.metrics },
+    hubMirror: c.hubMirror ? { ...c.hubMirror } : null,
     benchmark: { suites },
   };
 }

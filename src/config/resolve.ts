@@ -231,6 +231,7 @@ export function resolveConfig(file: ConfigFile, ctx: ResolveContext): ResolvedCo
       file: file.log?.file != null ? logFile(filePath('log.file', file.log.file)) : null,
     },
     metrics: { port: file.metrics?.port ?? null, host: '127.0.0.1' },
+    hubMirror: file.hubMirror ? { port: file.hubMirror.port, anonymousMisses: file.hubMirror.anonymousMisses ?? true } : null,
     benchmark: { suites },
     frameLimitBytes: file.frameLimit ?? DEFAULTS.frameLimitBytes,
   };

@@ -190,6 +190,23 @@ const metricsSchema = z
   })
   .describe('Prometheus metrics over HTTP, loopback only.');
 
+const hubMirrorSchema = z
+  .strictObject({
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .describe('Port of the Hub-compatible HTTP endpoint on 127.0.0.1 (0: any free port; see `daemon status --json` hubUrl).'),
+    anonymousMisses: z
+      .boolean()
+      .describe(
+        'Requests without the local secret (hubSecretFile) may make the cache download public files (true, default) or are served only what is already cached (false).',
+      )
+      .optional(),
+  })
+  .describe('The Hub-compatible HTTP endpoint: unmodified Hugging Face clients (HF_ENDPOINT) read through the cache. Absent: off.');
+
 const benchSuiteSchema = z
   .strictObject({
     command: z.string().min(1).describe('Shell command that runs the suite.'),
@@ -254,6 +271,7 @@ export const configFileSchema = z
     accounting: accountingSchema.optional(),
     log: logSchema.optional(),
     metrics: metricsSchema.optional(),
+    hubMirror: hubMirrorSchema.optional(),
     benchmark: benchmarkSchema.optional(),
     frameLimit: sizeField('Largest socket frame accepted. Default "1MiB".', 1024, MAX_FRAME_LIMIT_BYTES).optional(),
   })

@@ -65,6 +65,8 @@ export interface ResolvedConfig {
   log: { level: LogLevel; file: string | null };
   /** Optional Prometheus listener, loopback only. */
   metrics: { port: number | null; host: '127.0.0.1' };
+  /** The Hub-compatible HTTP endpoint, loopback only; null when off. */
+  hubMirror: { port: number; anonymousMisses: boolean } | null;
   benchmark: { suites: Record<string, BenchSuiteConfig> };
   /** Socket frame limit in bytes. */
   frameLimitBytes: number;

@@ -11,6 +11,7 @@ import type { ManagedBy } from './commandLine.js';
 import { connectionCap, openFileLimit } from './fileLimit.js';
 import { startGuard } from './guard.js';
 import { startMetricsListener } from './metricsListener.js';
+import { startHubEndpoint } from '../hubMirror/hubEndpoint.js';
 import { createRequestDispatch, type InFlight } from './requestDispatch.js';
 import { watchConfigFile, watchSnapshots, type SnapshotWatcher } from './watcher.js';
 
@@ -167,6 +168,11 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     if (initial.metrics.port !== null) {
       const listener = await startMetricsListener(state, initial.metrics.port);
       cleanups.push(() => listener.close());
+    }
+
+    if (initial.hubMirror !== null) {
+      const endpoint = await startHubEndpoint(state, initial.hubMirror.port, logger);
+      cleanups.push(() => endpoint.close());
     }
   } catch (err) {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);

@@ -163,4 +163,27 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE files ADD COLUMN distrusted INTEGER NOT NULL DEFAULT 0;
   `,
+  // 4: what the Hub-compatible endpoint remembers so it can answer offline: the listing of a repo at a
+  // commit (every file with size and digests, as JSON) and which revision named which commit. `public`
+  // is 1 when the listing was fetched without the configured token (anyone on loopback may read it).
+  `
+  CREATE TABLE hub_listings (
+    kind        TEXT NOT NULL,             -- 'model' | 'dataset'
+    repo        TEXT NOT NULL,
+    commit_sha  TEXT NOT NULL,
+    origin      TEXT NOT NULL,
+    public      INTEGER NOT NULL,
+    files       TEXT NOT NULL,             -- JSON [{path, size, sha256?, gitSha1?}]
+    fetched_at  INTEGER NOT NULL,
+    PRIMARY KEY (kind, repo, commit_sha)
+  ) WITHOUT ROWID;
+  CREATE TABLE hub_refs (
+    kind        TEXT NOT NULL,
+    repo        TEXT NOT NULL,
+    revision    TEXT NOT NULL,
+    commit_sha  TEXT NOT NULL,
+    resolved_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, repo, revision)
+  ) WITHOUT ROWID;
+  `,
 ];

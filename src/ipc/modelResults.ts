@@ -123,6 +123,10 @@ export interface StatusResult {
   offline: boolean;
   /** One line per origin, in order: `huggingface <endpoint>` or `directory <path>`. */
   origins: string[];
+  /** The Hub-compatible HTTP endpoint (`http://127.0.0.1:<port>`), or null when it is off. */
+  hubUrl: string | null;
+  /** The file holding the endpoint's local secret (send it as HF_TOKEN), or null when the endpoint is off. */
+  hubSecretFile: string | null;
   hits: number;
   misses: number;
   errors: number;

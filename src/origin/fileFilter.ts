@@ -12,9 +12,26 @@ const BAD_PATTERN_CHAR = /[\u0000-\u0020\u007f,;\\]/;
 const TAG_PREFIX = '+filter-';
 
 /**
- * Parses the inside of a filter suffix, `include=<p>[,<p>...][;exclude=<p>[,<p>...]]` (either clause may
- * come alone, in any order, each at most once). Returns the normalised filter (each list sorted, no
- * duplicates), or throws E_BAD_REF naming the problem.
+ * An exact path in the text of a `file=` clause: percent-encoded like a URI component, except `/`
+ * (so `,` `;` `[` `]` `%` and whitespace never appear raw). The inverse is decodeExactPath.
+ */
+export function encodeExactPath(p: string): string {
+  return encodeURIComponent(p).replaceAll('%2F', '/');
+}
+
+function decodeExactPath(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Parses the inside of a filter suffix, `include=<p>[,<p>...][;exclude=<p>[,<p>...]][;file=<path>[,<path>...]]`
+ * (any clause may come alone, in any order, each at most once; `file=` names exact paths, encoded by
+ * encodeExactPath). Returns the normalised filter (each list sorted, no duplicates), or throws E_BAD_REF
+ * naming the problem.
  */
 export function parseFileFilter(inner: string): FileFilter {
   const bad = (what: string) => new CacheError(ErrorCodes.BAD_REF, `bad file filter [${inner.slice(0, 200)}]: ${what}`);
@@ -24,10 +41,26 @@ export function parseFileFilter(inner: string): FileFilter {
   for (const clause of inner.split(';')) {
     const eq = clause.indexOf('=');
     const key = eq < 0 ? clause : clause.slice(0, eq);
-    if (key !== 'include' && key !== 'exclude') throw bad(`unknown clause ${JSON.stringify(key)} (expected include= or exclude=)`);
+    if (key !== 'include' && key !== 'exclude' && key !== 'file') {
+      throw bad(`unknown clause ${JSON.stringify(key)} (expected include=, exclude= or file=)`);
+    }
     if (seen.has(key)) throw bad(`${key}= given twice`);
     seen.add(key);
     const list = eq < 0 ? [] : clause.slice(eq + 1).split(',');
+    if (key === 'file') {
+      if (list.length === 0) throw bad('file= names no path');
+      const paths: string[] = [];
+      for (const enc of list) {
+        const p = decodeExactPath(enc);
+        if (p === null || enc.length === 0) throw bad(`file= path ${JSON.stringify(enc.slice(0, 200))} is not a percent-encoded path`);
+        if (encodeExactPath(p) !== enc) throw bad(`file= path ${JSON.stringify(enc.slice(0, 200))} is not in its canonical encoding`);
+        const why = unsafePathReason(p);
+        if (why) throw bad(`file= path ${JSON.stringify(p.slice(0, 200))} ${why}`);
+        paths.push(p);
+      }
+      out.files = [...new Set(paths)].sort();
+      continue;
+    }
     for (const p of list) {
       if (p.length === 0) throw bad(`${key}= has an empty pattern`);
       if (p.length > MAX_PATTERN) throw bad(`a pattern is longer than ${MAX_PATTERN} characters`);
@@ -36,15 +69,34 @@ export function parseFileFilter(inner: string): FileFilter {
     if (list.length === 0) throw bad(`${key}= names no patterns`);
     out[key] = [...new Set(list)].sort();
   }
-  if (out.include.length + out.exclude.length > MAX_PATTERNS) throw bad(`more than ${MAX_PATTERNS} patterns`);
+  if (out.include.length + out.exclude.length + (out.files?.length ?? 0) > MAX_PATTERNS) throw bad(`more than ${MAX_PATTERNS} patterns`);
   return out;
 }
 
-/** The canonical text of a filter: `[include=a,b;exclude=c]` (lists sorted; an empty clause is left out). */
+/** Why `p` is not a safe relative path (as assertSafeRelativePath checks), or null when it is. */
+function unsafePathReason(p: string): string | null {
+  if (p.length === 0) return 'is empty';
+  if (p.length > 1024) return 'is longer than 1024 characters';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) return 'contains a NUL or control character';
+  if (p.includes('\\')) return 'contains a backslash';
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'is absolute';
+  for (const seg of p.split('/')) {
+    if (seg === '') return 'has an empty segment';
+    if (seg === '.' || seg === '..') return `has a "${seg}" segment`;
+  }
+  return null;
+}
+
+/**
+ * The canonical text of a filter: `[include=a,b;exclude=c;file=d]` (lists sorted; an empty clause is
+ * left out; exact paths encoded by encodeExactPath).
+ */
 export function fileFilterText(f: FileFilter): string {
   const clauses: string[] = [];
   if (f.include.length > 0) clauses.push(`include=${f.include.join(',')}`);
   if (f.exclude.length > 0) clauses.push(`exclude=${f.exclude.join(',')}`);
+  if (f.files && f.files.length > 0) clauses.push(`file=${f.files.map(encodeExactPath).join(',')}`);
   return `[${clauses.join(';')}]`;
 }
 
@@ -61,7 +113,8 @@ function compile(pattern: string): (p: string) => boolean {
 export function fileMatcher(f: FileFilter): (path: string) => boolean {
   const inc = f.include.map(compile);
   const exc = f.exclude.map(compile);
-  return (p) => (inc.length === 0 || inc.some((m) => m(p))) && !exc.some((m) => m(p));
+  const exact = f.files && f.files.length > 0 ? new Set(f.files) : null;
+  return (p) => (exact === null || exact.has(p)) && (inc.length === 0 || inc.some((m) => m(p))) && !exc.some((m) => m(p));
 }
 
 /**
@@ -77,7 +130,7 @@ export function selectFiles<T extends Pick<RemoteFile, 'path'>>(ref: ModelRef, f
     throw new CacheError(
       ErrorCodes.ENTRY_NOT_FOUND,
       `no file of ${where} (${files.length} files) matches the patterns ${fileFilterText(ref.filter)}`,
-      { details: { include: ref.filter.include, exclude: ref.filter.exclude } },
+      { details: { include: ref.filter.include, exclude: ref.filter.exclude, ...(ref.filter.files ? { files: ref.filter.files } : {}) } },
     );
   }
   return out;

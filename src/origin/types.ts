@@ -20,6 +20,11 @@ export interface ModelRef {
 export interface FileFilter {
   include: string[];
   exclude: string[];
+  /**
+   * Exact paths (no pattern syntax): when present and non-empty, only these paths are selected (and
+   * include/exclude still narrow them). A single-file reference is `repo@commit[file=<path>]`.
+   */
+  files?: string[];
 }
 
 /** One file of a remote listing. Paths are relative to the subfolder (or repo root), '/'-separated. */

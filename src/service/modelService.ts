@@ -6,7 +6,7 @@ import type { ModelRecord, SnapshotFile } from '../cache/types.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import { storedSubfolder } from '../origin/fileFilter.js';
 import type { Listing, ModelRef, Origin } from '../origin/types.js';
-import type { ExpectedContent } from '../store/types.js';
+import type { BlobSink, ExpectedContent } from '../store/types.js';
 import type { Lease, Leases } from './leases.js';
 import { snapshotKeyOf } from './modelNames.js';
 import { UNRESOLVED_MODEL } from '../accounting/displayName.js';
@@ -195,8 +195,47 @@ export function createModelService(deps: ModelServiceDeps) {
     };
   }
 
+  /**
+   * A snapshot of a listing the caller already has (no resolve): a hit when it is cached and intact,
+   * else the admission of the listing's files, one flight per canonical reference (joined by concurrent
+   * callers). `wrapSink` sees the sink the download writes into (a tap on its writers). Takes no lease
+   * and records nothing: the caller does both.
+   */
+  async function ensureListed(
+    listing: Listing,
+    origin: Origin,
+    opts: { wrapSink?: (sink: BlobSink) => BlobSink; signal?: AbortSignal } = {},
+  ): Promise<{ model: ModelRecord; bytesDownloaded: number; leader: boolean; cached: boolean }> {
+    const canon = deps.canonicalRef(listing.ref);
+    const look = cache.lookup(canon);
+    if (look.hit && cache.confirmIntact(look.model.id)) return { model: look.model, bytesDownloaded: 0, leader: false, cached: true };
+    const { outcome, leader } = await admissions.ensure(
+      canon,
+      async () => {
+        cache.putRef({
+          ref: canon,
+          repo: listing.ref.repo,
+          revision: listing.ref.revision,
+          subfolder: storedSubfolder(listing.ref),
+          commit: listing.commit,
+          origin: origin.name,
+          resolvedAt: clock(),
+        });
+        return sourceOf(listing, origin, canon, {}, opts.wrapSink);
+      },
+      opts.signal,
+    );
+    return { model: outcome.model, bytesDownloaded: outcome.bytesDownloaded, leader, cached: false };
+  }
+
   /** The admission of a resolved listing: its files fetched through the downloader into the cache. */
-  function sourceOf(listing: Listing, origin: Origin, canon: string, ctx: GetContext): AdmissionSource {
+  function sourceOf(
+    listing: Listing,
+    origin: Origin,
+    canon: string,
+    ctx: GetContext,
+    wrapSink: (sink: BlobSink) => BlobSink = (s) => s,
+  ): AdmissionSource {
     return {
       ref: canon,
       repo: listing.ref.repo,
@@ -206,7 +245,7 @@ export function createModelService(deps: ModelServiceDeps) {
       origin: origin.name,
       files: listing.files.map(expectedOf),
       fetch: async (sink) => {
-        const res = await deps.downloader.fetchFiles(listing, origin, sink, {
+        const res = await deps.downloader.fetchFiles(listing, origin, wrapSink(sink), {
           signal: deps.shutdownSignal,
           onProgress: ctx.onProgress ? (p) => ctx.onProgress?.({ model: canon, ...p }) : undefined,
         });
@@ -246,7 +285,7 @@ export function createModelService(deps: ModelServiceDeps) {
     })();
   }
 
-  return { get, resolve, inFlight: admissions.inFlight };
+  return { get, ensureListed, resolve, inFlight: admissions.inFlight };
 }
 
 export type ModelService = ReturnType<typeof createModelService>;

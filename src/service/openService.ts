@@ -17,6 +17,7 @@ import { createHandlers, type DaemonState } from './handlers.js';
 import { guardIndex } from './indexGuard.js';
 import { createLeases } from './leases.js';
 import type { Logger } from '../logger.js';
+import { createHubService } from './hubService.js';
 import { createModelService } from './modelService.js';
 import { originsFromConfig } from './originsFromConfig.js';
 
@@ -111,6 +112,22 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     shutdownSignal: shutdown.signal,
   });
 
+  let anonymousOrigins: Origin[] = opts.origins ?? originsFromConfig(tokenless(config), logger);
+  const hub = createHubService({
+    cache,
+    leases,
+    models: service,
+    origins: () => origins,
+    anonymousOrigins: () => anonymousOrigins,
+    tokenConfigured: () => config.origins.some((o) => o.type === 'huggingface' && o.token !== null),
+    offline: () => config.offline,
+    revalidateAfterMs: () => config.revalidateAfterMs,
+    anonymousMisses: () => config.hubMirror?.anonymousMisses ?? true,
+    record: (e) => recorder.record(e),
+    clock,
+    logger,
+  });
+
   const state: DaemonState = {
     config: () => config,
     cache,
@@ -124,6 +141,8 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
     version: VERSION,
     socketPath: config.socketPath,
     requestShutdown: opts.requestShutdown ?? (() => undefined),
+    hub,
+    hubEndpoint: null,
   };
   const handlers = guardIndex(createHandlers(state), state, cache, logger, opts);
   // A cache path or index that cannot be written fails any request with E_CACHE_READ_ONLY naming it.
@@ -142,7 +161,10 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
       config = { ...next, cacheDir: config.cacheDir, socketPath: config.socketPath };
       cache.setLimits(config.maxSize, config.lowWatermark);
       leases.setTtl(config.leaseTtlMs);
-      if (!opts.origins) origins = originsFromConfig(config, logger);
+      if (!opts.origins) {
+        origins = originsFromConfig(config, logger);
+        anonymousOrigins = originsFromConfig(tokenless(config), logger);
+      }
       downloader = createDownloader({ ...config.download, clock, logger, freeBytes });
     },
     close() {
@@ -161,6 +183,14 @@ export function openCore(initial: ResolvedConfig, opts: CoreOptions): Core {
         lock.release();
       }
     },
+  };
+}
+
+/** The config with every origin's token removed: the chain anonymous Hub-endpoint callers are served through. */
+function tokenless(config: ResolvedConfig): ResolvedConfig {
+  return {
+    ...config,
+    origins: config.origins.map((o) => (o.type === 'huggingface' ? { ...o, token: null, tokenSource: null } : o)),
   };
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { canonicalRef, parseModelRef } from '../origin/modelRef.js';
 import type { Origin } from '../origin/types.js';
 import type { Leases } from './leases.js';
+import type { HubService } from './hubService.js';
 import type { ModelService } from './modelService.js';
 
 /** What the method handlers work on: everything openService opened, for one daemon (or CLI in direct mode). */
@@ -25,6 +26,10 @@ export interface DaemonState {
   version: string;
   socketPath: string;
   requestShutdown: () => void;
+  /** What the Hub-compatible endpoint asks of the cache. */
+  hub: HubService;
+  /** Set by the daemon while its Hub-compatible endpoint listens; null otherwise. */
+  hubEndpoint: { url: string; secretFile: string } | null;
 }
 
 export interface CallContext {

@@ -84,5 +84,7 @@ export function cacheStatusOf(
     downloadsInFlight: state.service.inFlight(),
     offline: cfg.offline,
     origins: cfg.origins.map((o) => (o.type === 'huggingface' ? `huggingface ${o.endpoint}` : `directory ${o.path}`)),
+    hubUrl: state.hubEndpoint?.url ?? null,
+    hubSecretFile: state.hubEndpoint?.secretFile ?? null,
   };
 }

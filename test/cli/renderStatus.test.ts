@@ -17,6 +17,8 @@ const base: ResultOf<'status'> = {
   downloadsInFlight: 0,
   offline: false,
   origins: ['huggingface https://huggingface.co'],
+  hubUrl: null,
+  hubSecretFile: null,
   hits: 2,
   misses: 1,
   errors: 0,

@@ -215,6 +215,7 @@ describe('the documented example config', () => {
       metrics: { port: null, host: '127.0.0.1' },
       benchmark: { suites: {} },
       frameLimitBytes: 1024 * 1024,
+      hubMirror: null,
     });
   });
 });

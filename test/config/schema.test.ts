@@ -28,7 +28,7 @@ describe('cache-config.schema.json', () => {
     expect(Object.keys(s.properties).sort()).toEqual(
       [
         '$schema', 'cacheDir', 'socketPath', 'maxSize', 'lowWatermark', 'origins', 'models', 'download', 'leaseTtl',
-        'revalidateAfter', 'offline', 'accounting', 'log', 'metrics', 'benchmark', 'frameLimit',
+        'revalidateAfter', 'offline', 'accounting', 'log', 'metrics', 'hubMirror', 'benchmark', 'frameLimit',
       ].sort(),
     );
     expect(s.properties.download?.additionalProperties).toBe(false);
