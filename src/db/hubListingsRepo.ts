@@ -38,7 +38,7 @@ interface ListingDbRow {
 }
 
 /**
- * Prepared statements for `hub_listings` and `hub_refs` (migration 4): the Hub-compatible endpoint's
+ * Prepared statements for `hub_listings`, `hub_refs` and `hub_public_files` (migration 4): the Hub-compatible endpoint's
  * memory of listings (repo at a commit) and of revision → commit, so it answers offline. A listing's
  * files are stored as one JSON text; a row that does not parse reads as absent (it is fetched again).
  */
@@ -60,7 +60,18 @@ export function createHubListingsRepo(db: Database.Database) {
      ON CONFLICT (kind, repo, revision) DO UPDATE SET commit_sha = excluded.commit_sha, resolved_at = excluded.resolved_at`,
   );
 
+  const isPublicFile = db.prepare<[string, string, string, string], { one: number }>(
+    'SELECT 1 AS one FROM hub_public_files WHERE kind = ? AND repo = ? AND commit_sha = ? AND path = ?',
+  );
+  const markPublicFile = db.prepare<[string, string, string, string]>(
+    'INSERT OR IGNORE INTO hub_public_files (kind, repo, commit_sha, path) VALUES (?, ?, ?, ?)',
+  );
+
   return {
+    isPublicFile: (kind: HubListingRow['kind'], repo: string, commit: string, path: string): boolean =>
+      isPublicFile.get(kind, repo, commit, path) !== undefined,
+    markPublicFile: (kind: HubListingRow['kind'], repo: string, commit: string, path: string): void =>
+      void markPublicFile.run(kind, repo, commit, path),
     getListing(kind: HubListingRow['kind'], repo: string, commit: string): HubListingRow | null {
       const r = getListing.get(kind, repo, commit);
       if (!r) return null;

@@ -185,5 +185,14 @@ export const MIGRATIONS: readonly string[] = [
     resolved_at INTEGER NOT NULL,
     PRIMARY KEY (kind, repo, revision)
   ) WITHOUT ROWID;
+  -- Files known readable without the configured token (downloaded, or checked, anonymously): only
+  -- these are served from the cache to a request without the endpoint's local secret.
+  CREATE TABLE hub_public_files (
+    kind        TEXT NOT NULL,
+    repo        TEXT NOT NULL,
+    commit_sha  TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    PRIMARY KEY (kind, repo, commit_sha, path)
+  ) WITHOUT ROWID;
   `,
 ];

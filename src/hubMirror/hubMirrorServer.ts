@@ -189,6 +189,7 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
     try {
       l = await hub.listing(r.repo, r.revision, caller);
       f = hub.entryOf(l, r.path);
+      await hub.authorizeFile(l, f, caller);
     } catch (err) {
       const d = err instanceof CacheError ? err.details : undefined;
       const commit = typeof d?.commit === 'string' ? d.commit : null;

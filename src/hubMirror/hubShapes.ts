@@ -30,14 +30,15 @@ export function etagDigestOf(f: ListedFileRow): string {
 }
 
 /**
- * The headers of a resolve answer that describe the file (as the Hub sends them on the answer the
- * client reads): `X-Repo-Commit`; `ETag: "<git sha1>"` for a regular file; for an LFS file
- * `X-Linked-Etag: "<sha256>"` and `X-Linked-Size` (the ETag carries the sha256 too). No Xet header.
+ * The headers of a resolve answer that describe the file, as the Hub sends them on the answer the
+ * client reads: `X-Repo-Commit`; `ETag: "<git blob SHA-1>"` (for an LFS file, of its pointer, as on
+ * the Hub's redirect); for an LFS file also `X-Linked-Etag: "<sha256>"` and `X-Linked-Size`, which
+ * clients read first. No Xet header.
  */
 export function fileHeaders(commit: string, f: ListedFileRow): Record<string, string> {
   const h: Record<string, string> = {
     'X-Repo-Commit': commit,
-    ETag: `"${etagDigestOf(f)}"`,
+    ETag: `"${treeOidOf(f) || etagDigestOf(f)}"`,
     'Accept-Ranges': 'bytes',
   };
   if (isLfs(f)) {

@@ -36,6 +36,8 @@ export interface RepoListing {
   fetchedAt: number;
   /** The origin (by name) that listed it. */
   origin: string;
+  /** Served from memory because the origin chain could not be reached just now: a miss fails at once. */
+  unreachable?: CacheError;
 }
 
 /** One file being served: its bytes from `from` to `to` (inclusive) as a stream, then finish(). */
@@ -179,7 +181,7 @@ export function createHubService(deps: HubServiceDeps) {
       const unreachable = e?.code === ErrorCodes.ORIGIN_UNAVAILABLE || e?.code === ErrorCodes.STALLED;
       if (unreachable && mem && allowed(mem.row)) {
         deps.logger?.warn({ repo: repoId, revision, err: toErrorShape(err) }, 'origin unreachable: serving the remembered listing');
-        return toListing(mem.row, revision);
+        return { ...toListing(mem.row, revision), unreachable: e! };
       }
       throw err;
     }
@@ -194,6 +196,32 @@ export function createHubService(deps: HubServiceDeps) {
       });
     }
     return f;
+  }
+
+  /**
+   * Whether `caller` may read file `f` (its bytes or its headers). A request with the secret, or any
+   * request when no token is configured, may. Otherwise the file must be known readable without the
+   * token: remembered as such, or checked now by asking the tokenless chain for its end (an empty range,
+   * no content transferred) and remembered. A file that cannot be checked (offline, origin down) is
+   * refused, cached or not: bytes fetched with the token never reach a request without the secret.
+   */
+  async function authorizeFile(l: RepoListing, f: ListedFileRow, caller: HubCaller): Promise<void> {
+    if (caller.authorized || !deps.tokenConfigured()) return;
+    if (repo.isPublicFile('model', l.repo, l.commit, f.path)) return;
+    if (deps.offline()) throw refused(l.repo, `offline: ${f.path} cannot be checked to be public`);
+    const chain = deps.anonymousOrigins();
+    const origin = chain.find((o) => o.name === l.origin) ?? chain[0];
+    if (!origin) throw refused(l.repo, 'no origin to check it with');
+    const remote = rowToRemote(f);
+    try {
+      const opened = await origin.open({ ref: fileRefOf(l.repo, l.commit, f.path), commit: l.commit, files: [remote], origin: origin.name }, remote, f.size);
+      opened.stream.destroy();
+    } catch (err) {
+      const code = err instanceof CacheError ? err.code : null;
+      if (code === ErrorCodes.REPO_NOT_FOUND || code === ErrorCodes.GATED_REPO || code === ErrorCodes.UNAUTHORIZED) throw err;
+      throw refused(l.repo, `${f.path} could not be checked to be public: ${toErrorShape(err).message}`);
+    }
+    repo.markPublicFile('model', l.repo, l.commit, f.path);
   }
 
   /** Whether the content of `f` is in the store (served without an origin). */
@@ -241,6 +269,11 @@ export function createHubService(deps: HubServiceDeps) {
     const cachedNow = isCached(l, f);
     if (!cachedNow && deps.offline()) {
       throw new CacheError(ErrorCodes.OFFLINE, `offline: ${l.repo}@${l.commit}:${f.path} is not cached`);
+    }
+    if (!cachedNow && l.unreachable) {
+      throw new CacheError(ErrorCodes.ORIGIN_UNAVAILABLE, `${l.repo}@${l.commit}:${f.path} is not cached and the origin cannot be reached (${l.unreachable.message})`, {
+        retryable: true,
+      });
     }
     if (!cachedNow && !caller.authorized && !deps.anonymousMisses()) {
       throw refused(l.repo, 'anonymous downloads are turned off (hubMirror.anonymousMisses)');
@@ -335,7 +368,7 @@ export function createHubService(deps: HubServiceDeps) {
     };
   }
 
-  return { listing, entryOf, isCached, recordProbe, recordError, serveFile, tapsAlive: () => taps.size() };
+  return { listing, entryOf, authorizeFile, isCached, recordProbe, recordError, serveFile, tapsAlive: () => taps.size() };
 }
 
 export type HubService = ReturnType<typeof createHubService>;

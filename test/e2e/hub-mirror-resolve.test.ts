@@ -73,7 +73,7 @@ it('HEAD and GET resolve a regular and an LFS file with the Hub headers; the sec
   expect(h2.status).toBe(200);
   expect(h2.headers.get('x-linked-etag')).toBe(`"${lfs.file.sha256}"`);
   expect(h2.headers.get('x-linked-size')).toBe(String(lfs.file.bytes.byteLength));
-  expect(h2.headers.get('etag')).toBe(`"${lfs.file.sha256}"`);
+  expect(h2.headers.get('etag')).toBe(`"${lfs.file.oid}"`);
   expect([...h2.headers.keys()].filter((k) => k.startsWith('x-xet'))).toEqual([]);
 
   for (const f of [regular, lfs]) {
