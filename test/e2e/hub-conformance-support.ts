@@ -68,7 +68,16 @@ export function bigRepo(): RepoSpec {
   };
 }
 
-/** The fake Hub the endpoint tests use: every fixture repo, Xet advertised, tree pages of 7 entries. */
+/** More files than one page of the Hub's tree listing (1000), so the endpoint's own listing paginates. */
+export const MANY = 'many-org/many-files';
+export function manyRepo(): RepoSpec {
+  return {
+    id: MANY,
+    files: Array.from({ length: 1_050 }, (_, i) => ({ path: `d${i % 3}/f-${String(i).padStart(4, '0')}.txt`, bytes: Buffer.from(`file ${i}\n`), lfs: false })),
+  };
+}
+
+/** The fake Hub the endpoint tests use: every fixture repo, Xet advertised, tree pages of 50 entries. */
 export async function startMirrorHub(extra: FakeHubOptions = {}): Promise<FakeHub> {
   const hub = await startFakeHub({
     repos: [
@@ -78,9 +87,10 @@ export async function startMirrorHub(extra: FakeHubOptions = {}): Promise<FakeHu
       { ...gatedRepo(), gated: 'manual', readers: [TOKEN] },
       { ...privateRepo(), private: true },
       bigRepo(),
+      manyRepo(),
     ],
     tokens: [TOKEN, 'hf_someone_elses_token'],
-    treePageSize: 7,
+    treePageSize: 50,
     xet: true,
     ...extra,
   });
