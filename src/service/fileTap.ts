@@ -1,7 +1,7 @@
 import type { BlobSink, BlobWriter, ExpectedContent, OpenWriterOptions } from '../store/types.js';
 
 /** Bytes of the most recent part of a download a tap keeps in memory for readers following it. */
-export const TAP_WINDOW_BYTES = 64 * 1024 * 1024;
+export const TAP_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /** The key of a content: its sha256, else its git blob SHA-1. */
 export function contentKey(e: Pick<ExpectedContent, 'sha256' | 'gitSha1'>): string | null {

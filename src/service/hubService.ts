@@ -99,6 +99,24 @@ export function createHubService(deps: HubServiceDeps) {
   const repo = createHubListingsRepo(deps.cache.db);
   const taps = createFileTaps();
   const resolving = new Map<string, Promise<RepoListing>>();
+  /** Parsed listings by repo and commit (most recently used last), with their files by path. */
+  const parsed = new Map<string, { row: HubListingRow; byPath: Map<string, ListedFileRow> }>();
+  const PARSED_MAX = 64;
+
+  function memo(row: HubListingRow): HubListingRow {
+    const key = `${row.repo}@${row.commit}`;
+    parsed.delete(key);
+    parsed.set(key, { row, byPath: new Map(row.files.map((f) => [f.path, f])) });
+    if (parsed.size > PARSED_MAX) parsed.delete(parsed.keys().next().value!);
+    return row;
+  }
+
+  function listingRow(repoId: string, commit: string): HubListingRow | null {
+    const hit = parsed.get(`${repoId}@${commit}`);
+    if (hit) return hit.row;
+    const row = repo.getListing('model', repoId, commit);
+    return row ? memo(row) : null;
+  }
 
   const toListing = (row: HubListingRow, revision: string): RepoListing => ({
     repo: row.repo,
@@ -113,12 +131,12 @@ export function createHubService(deps: HubServiceDeps) {
   /** The remembered listing of `repoId` at `revision` (any age), or null. */
   function remembered(repoId: string, revision: string): { row: HubListingRow; resolvedAt: number } | null {
     if (HEX40.test(revision)) {
-      const row = repo.getListing('model', repoId, revision);
+      const row = listingRow(repoId, revision);
       return row ? { row, resolvedAt: Infinity } : null;
     }
     const ref = repo.getRef('model', repoId, revision);
     if (!ref) return null;
-    const row = repo.getListing('model', repoId, ref.commit);
+    const row = listingRow(repoId, ref.commit);
     return row ? { row, resolvedAt: ref.resolvedAt } : null;
   }
 
@@ -147,6 +165,7 @@ export function createHubService(deps: HubServiceDeps) {
       fetchedAt: prior?.fetchedAt ?? now,
     };
     repo.putListing(row);
+    memo(row);
     if (!HEX40.test(revision)) repo.putRef({ kind: 'model', repo: repoId, revision, commit: listing.commit, resolvedAt: now });
     return toListing(row, revision);
   }
@@ -189,7 +208,7 @@ export function createHubService(deps: HubServiceDeps) {
 
   /** The entry of `filePath` in the listing, or E_ENTRY_NOT_FOUND naming it (details.commit set). */
   function entryOf(l: RepoListing, filePath: string): ListedFileRow {
-    const f = l.files.find((x) => x.path === filePath);
+    const f = parsed.get(`${l.repo}@${l.commit}`)?.byPath.get(filePath) ?? l.files.find((x) => x.path === filePath);
     if (!f) {
       throw new CacheError(ErrorCodes.ENTRY_NOT_FOUND, `${filePath} not found in ${l.repo}@${l.commit}`, {
         details: { repo: l.repo, commit: l.commit, path: filePath },

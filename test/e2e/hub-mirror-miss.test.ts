@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { expect } from 'vitest';
 import type { FakeHub, HubFile } from '../../dev/fixtures/fakeHub.js';
+import { generateBytes } from '../../dev/fixtures/generate.js';
 import type { Sandbox } from './harness.js';
 import { WK } from './daemon-helpers.js';
 import { hubTest } from './hubTest.js';
@@ -110,4 +111,32 @@ it('8 concurrent readers of one cold file share one upstream download and all ge
   const stats = (await sb.cli(['--json', 'stats'])).json<{ hits: number; misses: number; errors: number }>();
   expect(stats.errors).toBe(0);
   expect(stats.hits + stats.misses).toBe(24);
+});
+
+it('a reader that joins a download after the in-memory window moved on gets the whole verified file from the cache', async ({ sb, hub }) => {
+  const id = 'acme/big-window';
+  const bytes = generateBytes(`${id}/big`, 20 * 1024 * 1024);
+  hub.publish({ id, files: [{ path: 'big.bin', bytes, lfs: true }] });
+  const url = await endpoint(sb);
+  hub.faults.add('big.bin', { kind: 'stall', afterBytes: 18 * 1024 * 1024, ms: 3_000 });
+  const a = await fetch(`${url}/${id}/resolve/main/big.bin`);
+  const reader = a.body!.getReader();
+  const partsA: Buffer[] = [];
+  let got = 0;
+  while (got < 17 * 1024 * 1024) {
+    const r = await reader.read();
+    if (r.done) break;
+    partsA.push(Buffer.from(r.value));
+    got += r.value.byteLength;
+  }
+  const b = fetch(`${url}/${id}/resolve/main/big.bin`).then(async (res) => Buffer.from(await res.arrayBuffer()));
+  for (;;) {
+    const r = await reader.read();
+    if (r.done) break;
+    partsA.push(Buffer.from(r.value));
+  }
+  expect(sha256(Buffer.concat(partsA))).toBe(sha256(bytes));
+  expect(sha256(await b)).toBe(sha256(bytes));
+  const commit = hub.repos.get(id)!.refs.get('main')!;
+  expect(hub.counters.requests(`/${id}/resolve/${commit}/big.bin`, 'GET')).toBe(1);
 });

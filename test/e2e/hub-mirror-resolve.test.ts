@@ -196,3 +196,44 @@ it('answers errors in the Hub shape, and refuses unsafe paths with 400', async (
     expect(r.headers['x-error-message'], p).toMatch(/path/);
   }
 });
+
+it('a file being served is leased (eviction refused) until its response ends; the single-file model can be pinned', async ({ sb, hub }) => {
+  const { url } = await startWithEndpoint(sb);
+  const id = 'acme/lease-big';
+  const bytes = Buffer.alloc(8 * 1024 * 1024, 3);
+  hub.publish({ id, files: [{ path: 'w.bin', bytes, lfs: true }] });
+  const warm = await fetch(`${url}/${id}/resolve/main/w.bin`);
+  await warm.arrayBuffer();
+  type M = { model: string; leased: boolean; repo: string; pinned: boolean };
+  const models = async () => (await sb.cli(['--json', 'list'])).json<{ models: M[] }>().models.filter((m) => m.repo === id);
+  const [model] = await models();
+  expect(model).toMatchObject({ leased: false });
+
+  const res = await fetch(`${url}/${id}/resolve/main/w.bin`);
+  const reader = res.body!.getReader();
+  const first = await reader.read();
+  expect(first.done).toBe(false);
+  // The client has not read the rest: the response is still open, the model is leased.
+  expect((await models())[0]!.leased).toBe(true);
+  const evict = await sb.cli(['evict', model!.model]);
+  expect(evict.code).not.toBe(0);
+  expect(evict.stderr).toMatch(/E_IN_USE/);
+  let n = first.value!.byteLength;
+  for (;;) {
+    const r = await reader.read();
+    if (r.done) break;
+    n += r.value.byteLength;
+  }
+  expect(n).toBe(bytes.byteLength);
+  await waitUntil(async () => (await models())[0]!.leased === false);
+  expect((await sb.cli(['pin', model!.model])).code).toBe(0);
+  expect((await models())[0]!.pinned).toBe(true);
+});
+
+async function waitUntil(pred: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await pred()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition not reached');
+}

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { contentKey, createFileTaps, FileTap } from '../../src/service/fileTap.js';
+import { contentKey, createFileTaps, FileTap, TAP_WINDOW_BYTES } from '../../src/service/fileTap.js';
 import { openBlobWriter } from '../../src/store/blobWriter.js';
 import { blobPath, ensureLayout, layoutFor } from '../../src/store/layout.js';
 import type { BlobSink } from '../../src/store/types.js';
@@ -64,6 +64,19 @@ describe('FileTap', () => {
     t.accepted(Buffer.from('abcd'));
     const v = t.view(2, 6);
     expect(v.kind === 'bytes' && v.data.toString()).toBe('cd');
+  });
+
+  it('keeps a bounded window: a reader behind it waits for the verdict (then reads the verified file)', () => {
+    const chunk = Buffer.alloc(1024 * 1024, 1);
+    const size = TAP_WINDOW_BYTES + 4 * chunk.byteLength;
+    const t = new FileTap(size);
+    t.opened(0);
+    for (let n = 0; n < size; n += chunk.byteLength) t.accepted(chunk);
+    expect(t.view(0, size)).toEqual({ kind: 'wait' });
+    const recent = t.view(size - chunk.byteLength, size);
+    expect(recent.kind === 'bytes' && recent.data.byteLength).toBe(chunk.byteLength - 1);
+    t.committed();
+    expect(t.view(0, size)).toEqual({ kind: 'committed' });
   });
 
   it('wakes waiters on every change, and when their signal aborts', async () => {
