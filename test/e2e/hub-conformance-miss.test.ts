@@ -112,7 +112,8 @@ describe('8 clients missing one file at once', () => {
         expect(sha(r.body), `client ${k}`).toBe(f.sha256);
         expect(normalizeEtag(r.headers['x-linked-etag']), `client ${k}`).toBe(f.sha256);
       }
-      expect(upstreamFileGets(hub, BIG, file), 'one upstream download for 8 concurrent readers').toBe(1);
+      const seen = hub.counters.log.filter((r) => r.server === 'cdn' && r.path.endsWith(f.sha256)).map((r) => `${r.method} range=${r.range} status=${r.status}`);
+      expect(upstreamFileGets(hub, BIG, file), `one upstream download for 8 concurrent readers; the CDN saw: ${seen.join(', ')}`).toBe(1);
     });
   }
 });

@@ -242,13 +242,16 @@ export function published(hub: FakeHub, repo: string, filePath: string, ref = 'm
   return { commit, etag: f.lfs ? f.sha256 : f.gitSha1, size: f.bytes.byteLength, bytes: f.bytes, lfs: f.lfs, gitSha1: f.gitSha1, sha256: f.sha256 };
 }
 
-/** Upstream GETs that carried a file's bytes: the CDN (LFS) or the Hub's resolve-cache / resolve answers with a body. */
+/**
+ * Upstream GETs that carried a file's bytes: the CDN (LFS) or the Hub's resolve-cache answers, except
+ * those answered 416 (a probe past the end carries no bytes); a request still in flight counts.
+ */
 export function upstreamFileGets(hub: FakeHub, repo: string, filePath: string): number {
   const r = hub.repos.get(repo)!;
   const files = [...r.commits.values()].map((c) => c.get(filePath)).filter((f) => f !== undefined);
   const shas = new Set(files.map((f) => f.sha256));
   return hub.counters.log.filter((rec) => {
-    if (rec.method !== 'GET') return false;
+    if (rec.method !== 'GET' || rec.status === 416) return false;
     if (rec.server === 'cdn') return [...shas].some((s) => rec.path.endsWith(`/${s}`));
     return rec.path.startsWith(`/api/resolve-cache/models/${repo}/`) && rec.path.endsWith(`/${filePath}`);
   }).length;
