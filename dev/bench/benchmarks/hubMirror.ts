@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { startFakeHub, type FakeHub } from '../../fixtures/fakeHub.js';
 import { generateBytes, whisperKitRepo, type RepoSpec } from '../../fixtures/generate.js';
+import { connect } from '../../../src/ipc/client.js';
 import { figure } from '../figures.js';
 import { startDaemonProc, tempRoot, writeConfig, type DaemonProc } from '../harness.js';
 import { repeat, spread } from '../stats.js';
@@ -23,7 +24,8 @@ const METADATA_CONNS = 8;
  *   server (its own process, `fs.createReadStream`) serving the same file from disk (bar >= 0.8x);
  * - time to first byte of a cold 290 MB file through the endpoint (a streaming miss) vs the upstream's
  *   own time to first byte for the same file, following its redirect to the CDN as any client must
- *   (bar <= 2x); each repetition uses a file never asked for before;
+ *   (bar <= 2x), for an anonymous request and one with the local secret; each repetition uses a file
+ *   never asked for before;
  * - metadata requests/s (repo info, tree, HEAD of a cached file) with 8 keep-alive connections in a
  *   closed loop vs the static server answering a canned body of the same size.
  * The client is this process (node:http, keep-alive), the same for ours and the reference.
@@ -35,7 +37,8 @@ export const hubMirror: Benchmark = {
     const reps = Math.min(ctx.reps, 3);
     const tmp = tempRoot('hubm');
     const files: RepoSpec['files'] = [{ path: 'hit.bin', bytes: generateBytes('hubm/hit', HIT_BYTES), lfs: true }];
-    for (let i = 0; i <= reps; i++) files.push({ path: `cold-${i}.bin`, bytes: generateBytes(`hubm/cold-${i}`, COLD_BYTES), lfs: true });
+    const secretReps = Math.min(reps, 2);
+    for (let i = 0; i <= reps + secretReps; i++) files.push({ path: `cold-${i}.bin`, bytes: generateBytes(`hubm/cold-${i}`, COLD_BYTES), lfs: true });
     const hub = await startFakeHub({ repos: [{ id: REPO, files }, whisperKitRepo({ weightScale: 0.01 })], treePageSize: 1000 });
     let daemon: DaemonProc | null = null;
     let stat: StaticServer | null = null;
@@ -43,7 +46,10 @@ export const hubMirror: Benchmark = {
       const port = await freePort();
       const { configPath, socketPath } = writeConfig({ root: tmp.dir, endpoint: hub.endpoint });
       const cfg = JSON.parse(fs.readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-      fs.writeFileSync(configPath, JSON.stringify({ ...cfg, hubMirror: { port } }));
+      // A configured token, as on a developer's machine: requests without the local secret are then
+      // checked readable anonymously (one empty-range request upstream per file) before they are served.
+      const origins = [{ type: 'huggingface', endpoint: hub.endpoint, token: 'hf_fake_token' }];
+      fs.writeFileSync(configPath, JSON.stringify({ ...cfg, origins, hubMirror: { port } }));
       daemon = await startDaemonProc(ctx.distDir, configPath, socketPath);
       const ours = `http://127.0.0.1:${port}`;
       await waitForHttp(`${ours}/api/models/${REPO}/revision/main`);
@@ -57,7 +63,13 @@ export const hubMirror: Benchmark = {
 
       const figs: Figure[] = [];
       figs.push(...(await hitThroughput(ctx, reps, ours, stat.url)));
-      figs.push(...(await coldTtfb(ctx, reps, ours, hub)));
+      const c = await connect({ socketPath });
+      const st = (await c.call('status', {})) as unknown as { hubSecretFile: string | null };
+      await c.close();
+      if (!st.hubSecretFile) throw new Error('status names no hubSecretFile');
+      const secret = fs.readFileSync(st.hubSecretFile, 'utf8').trim();
+      figs.push(...(await coldTtfb(ctx, reps, ours, hub, { first: 1, label: 'anonymous' })));
+      figs.push(...(await coldTtfb(ctx, secretReps, ours, hub, { first: reps + 1, label: 'with the local secret', secret })));
       figs.push(...(await metadata(ctx, ours, stat.url, hub)));
       return figs;
     } finally {
@@ -102,31 +114,38 @@ async function hitThroughput(ctx: Parameters<Benchmark['run']>[0], reps: number,
   ];
 }
 
-async function coldTtfb(ctx: Parameters<Benchmark['run']>[0], reps: number, ours: string, hub: FakeHub): Promise<Figure[]> {
+async function coldTtfb(
+  ctx: Parameters<Benchmark['run']>[0],
+  reps: number,
+  ours: string,
+  hub: FakeHub,
+  who: { first: number; label: string; secret?: string },
+): Promise<Figure[]> {
   const o: number[] = [];
   const r: number[] = [];
   const thr: number[] = [];
   await repeat(
     reps,
     async (i) => {
-      const file = `cold-${i + 1}.bin`;
+      // The warm-up (i < 0) of the anonymous series uses cold-0; the secret series has no warm-up.
+      const file = `cold-${who.first + i}.bin`;
       // Upstream first (the fake Hub keeps nothing between requests), then ours on the same, still uncached, file.
       const up = await download(`${hub.endpoint}/${REPO}/resolve/main/${file}`, { firstByteOnly: true });
-      const us = await download(`${ours}/${REPO}/resolve/main/${file}`);
+      const us = await download(`${ours}/${REPO}/resolve/main/${file}`, { authorization: who.secret });
       if (us.bytes !== COLD_BYTES) throw new Error(`cold ${file} through the endpoint: ${us.bytes} bytes (status ${us.status})`);
-      ctx.log(`cold ${file}: ttfb ours ${us.ttfbMs.toFixed(1)} ms, upstream ${up.ttfbMs.toFixed(1)} ms, whole ${us.ms.toFixed(0)} ms`);
+      ctx.log(`cold ${file} (${who.label}): ttfb ours ${us.ttfbMs.toFixed(1)} ms, upstream ${up.ttfbMs.toFixed(1)} ms, whole ${us.ms.toFixed(0)} ms`);
       if (i >= 0) {
         o.push(us.ttfbMs);
         r.push(up.ttfbMs);
         thr.push(COLD_BYTES / 1e6 / (us.ms / 1000));
       }
     },
-    1,
+    who.secret ? 0 : 1,
   );
   const so = spread(o);
   const sr = spread(r);
   return [
-    figure('hub-mirror', 'cold 290 MB file, time to first byte', 'ms', so, {
+    figure('hub-mirror', `cold 290 MB file, time to first byte, ${who.label}`, 'ms', so, {
       refSpread: sr,
       refName: "upstream's own time to first byte (redirect to the CDN followed)",
       ratio: so.median / sr.median,
@@ -135,7 +154,7 @@ async function coldTtfb(ctx: Parameters<Benchmark['run']>[0], reps: number, ours
       pass: so.median / sr.median <= 2,
       note: 'a streaming miss: the client gets bytes while they arrive from upstream and are hashed; every repetition is a file never asked for before',
     }),
-    figure('hub-mirror', 'cold 290 MB file through the endpoint, whole', 'MB/s', spread(thr), {
+    figure('hub-mirror', `cold 290 MB file through the endpoint, whole, ${who.label}`, 'MB/s', spread(thr), {
       note: 'the same cold GETs read to the end (download, hash, fsync, admission, streamed to the client)',
     }),
   ];
@@ -183,9 +202,16 @@ interface Download {
 }
 
 /** GETs `url` (following redirects), discarding the body; times the first body byte and the end. */
-function download(url: string, opts: { firstByteOnly?: boolean; method?: string } = {}, t0 = performance.now(), hops = 0): Promise<Download> {
+function download(
+  url: string,
+  opts: { firstByteOnly?: boolean; method?: string; authorization?: string | undefined } = {},
+  t0 = performance.now(),
+  hops = 0,
+): Promise<Download> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, method: opts.method ?? 'GET', headers: { 'Accept-Encoding': 'identity' } }, (res) => {
+    const headers: Record<string, string> = { 'Accept-Encoding': 'identity' };
+    if (opts.authorization) headers.Authorization = `Bearer ${opts.authorization}`;
+    const req = http.request(url, { agent, method: opts.method ?? 'GET', headers }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location && hops < 5) {
         res.resume();
