@@ -184,7 +184,7 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
     caller: HubCaller,
     t0: number,
   ) {
-    let l: RepoListing;
+    let l: RepoListing | null = null;
     let f: ListedFileRow;
     try {
       l = await hub.listing(r.repo, r.revision, caller);
@@ -192,7 +192,7 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
       await hub.authorizeFile(l, f, caller);
     } catch (err) {
       const d = err instanceof CacheError ? err.details : undefined;
-      const commit = typeof d?.commit === 'string' ? d.commit : null;
+      const commit = l?.commit ?? (typeof d?.commit === 'string' ? d.commit : null);
       hub.recordError(commit ? accountedModelOf(r.repo, commit, r.path) : UNRESOLVED_MODEL, caller, t0, err);
       throw err;
     }

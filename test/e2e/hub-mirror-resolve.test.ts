@@ -237,3 +237,37 @@ async function waitUntil(pred: () => Promise<boolean>): Promise<void> {
   }
   throw new Error('condition not reached');
 }
+
+it('answers revision HEAD (huggingface.js modelInfo asks for it), whoami only with the secret, and datasets as not found', async ({ sb, hub }) => {
+  const { url, secretFile } = await startWithEndpoint(sb);
+  const head = (await (await fetch(`${url}/api/models/${WK}/revision/HEAD?expand=sha&expand=private`)).json()) as { sha: string };
+  expect(head.sha).toBe(hub.repos.get(WK)!.refs.get('main'));
+  const secret = fs.readFileSync(secretFile, 'utf8').trim();
+  expect((await fetch(`${url}/api/whoami-v2`)).status).toBe(401);
+  const me = await fetch(`${url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${secret}` } });
+  expect(me.status).toBe(200);
+  expect(JSON.stringify(await me.json())).not.toContain(secret);
+  const ds = await fetch(`${url}/api/datasets/acme/data/revision/main`);
+  expect(ds.headers.get('x-error-code')).toBe('RepoNotFound');
+  const none = await fetch(`${url}/no/route/here`);
+  expect(none.status).toBe(404);
+});
+
+it('a file a whole-model get already cached is served without an upstream request and stored once (same blob)', async ({ sb, hub }) => {
+  const { url } = await startWithEndpoint(sb);
+  const got = await sb.cli(['--json', 'get', `${WK}@main:openai_whisper-base`]);
+  expect(got.code, got.stderr).toBe(0);
+  const blobsBefore = (await sb.cli(['--json', 'status'])).json<{ blobs: number; usedBytes: number }>();
+  hub.counters.reset();
+  const p = 'openai_whisper-base/TextDecoder.mlmodelc/weights/weight.bin';
+  const res = await fetch(`${url}/${WK}/resolve/main/${p}`);
+  expect(res.status).toBe(200);
+  const body = Buffer.from(await res.arrayBuffer());
+  expect(body.equals(fileOf(hub, p).file.bytes)).toBe(true);
+  expect(hub.counters.requests(`/${WK}/resolve`, 'GET')).toBe(0);
+  const after = (await sb.cli(['--json', 'status'])).json<{ blobs: number; usedBytes: number }>();
+  expect(after.blobs).toBe(blobsBefore.blobs);
+  expect(after.usedBytes).toBe(blobsBefore.usedBytes);
+  const stats = (await sb.cli(['--json', 'stats', '--by', 'client'])).json<{ breakdown: Array<{ client: string; hits: number }> }>();
+  expect(stats.breakdown.find((r) => r.client === 'huggingface.js')?.hits).toBe(1);
+});
