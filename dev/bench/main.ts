@@ -9,6 +9,7 @@ import { hash } from './benchmarks/hash.js';
 import { firstHit } from './benchmarks/firstHit.js';
 import { hitLatency } from './benchmarks/hitLatency.js';
 import { hitThroughput } from './benchmarks/hitThroughput.js';
+import { hubMirror } from './benchmarks/hubMirror.js';
 import { miss } from './benchmarks/miss.js';
 import { restore } from './benchmarks/restore.js';
 import { soak } from './benchmarks/soak.js';
@@ -25,7 +26,7 @@ import type { Benchmark, BenchContext, Figure } from './types.js';
  * `node build/dev/bench/main.js --readme [--results FILE] [--readme-file FILE]`: runs nothing; rewrites the
  * performance section of README.md (between its markers) from bench/results.json.
  */
-const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, bigModel, restore, evictPlan, startup, firstHit, soak, cli, tier];
+const BENCHMARKS: Benchmark[] = [hitLatency, hitThroughput, hash, miss, bigModel, restore, evictPlan, startup, firstHit, soak, cli, tier, hubMirror];
 
 /** Compiled to build/dev/bench/main.js; the product it measures is the shipped build in <repo>/dist. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

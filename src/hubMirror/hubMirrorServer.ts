@@ -10,7 +10,7 @@ import { accountedModelOf, type HubCaller, type HubService, type RepoListing } f
 import { clientLabelOf } from './clientLabel.js';
 import { fileHeaders, hubErrorOf, parseRange } from './hubShapes.js';
 import { carriesSecret } from './localSecret.js';
-import { parseTarget, type HubRoute } from './routes.js';
+import { checkRepoPath, parseTarget, type HubRoute } from './routes.js';
 import { buildTree, cursorOf, entryAt, offsetOfCursor, pageSizeOf, treeEntries, type RepoTree } from './treeView.js';
 import crypto from 'node:crypto';
 
@@ -372,5 +372,7 @@ export function parsePathsBody(body: Buffer, contentType: string | undefined): {
   if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string') || paths.length > 10_000) {
     throw new CacheError(ErrorCodes.BAD_REQUEST, 'paths-info body must name "paths": a list of at most 10000 strings');
   }
+  // Validated as a resolve path is (a trailing `/` names a folder): a traversal is a 400, never an empty answer.
+  for (const p of paths as string[]) checkRepoPath(p.replace(/\/+$/, ''), 'paths-info path');
   return { paths: paths as string[], expand: expand === true || expand === 'true' || expand === 'True' };
 }

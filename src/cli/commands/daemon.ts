@@ -36,6 +36,9 @@ interface DaemonStatus {
   socketMissing?: boolean;
   /** The daemon's log file (`cache-manager logs` prints it). */
   log: string;
+  /** The Hub-compatible endpoint's URL and its local secret's file (null when it is off or the daemon does not answer). */
+  hubUrl: string | null;
+  hubSecretFile: string | null;
 }
 
 /** Grace for a daemon to exit after it was asked to (shutdown or SIGTERM) before SIGKILL. */
@@ -57,13 +60,13 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
     if (!isCacheError(err) || err.code !== ErrorCodes.UNREACHABLE) throw err;
     const holder = daemonServing(config.cacheDir, config.socketPath);
     if (holder) {
-      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptimeMs: null, answering: false, socketMissing: !fs.existsSync(socketPath), log };
+      return { running: true, pid: holder.pid, socket: socketPath, version: null, uptimeMs: null, answering: false, socketMissing: !fs.existsSync(socketPath), log, hubUrl: null, hubSecretFile: null };
     }
-    return { running: false, pid: null, socket: socketPath, version: null, uptimeMs: null, answering: false, log };
+    return { running: false, pid: null, socket: socketPath, version: null, uptimeMs: null, answering: false, log, hubUrl: null, hubSecretFile: null };
   }
   try {
     const st = await deadlineCall(c, config, 'status', {});
-    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptimeMs: st.daemon.uptimeMs, answering: true, log };
+    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptimeMs: st.daemon.uptimeMs, answering: true, log, hubUrl: st.hubUrl, hubSecretFile: st.hubSecretFile };
   } finally {
     void c.close();
   }
@@ -224,7 +227,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
 
   daemon
     .command('status')
-    .description('is a daemon answering? (--json: running, pid, socket, version, uptimeMs, log)')
+    .description('is a daemon answering? (--json: running, pid, socket, version, uptimeMs, log, hubUrl, hubSecretFile)')
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
