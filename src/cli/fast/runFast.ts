@@ -64,7 +64,8 @@ export async function runFast(cmd: FastCommand): Promise<'done' | 'hand-over'> {
       case 'status':
         return done(out, await call(conn, config, 'status', {}), (d) => renderStatus(d));
       case 'daemon status': {
-        const d = answering(await call(conn, config, 'status', {}), config.socketPath, daemonLogFile(config));
+        // The full CLI's probe sends no call to a next daemon: a daemon shutting down is reported as is.
+        const d = answering(await call(conn, config, 'status', {}, undefined, false), config.socketPath, daemonLogFile(config));
         return done(out, d, renderDaemonStatus, daemonStatusExit(d));
       }
     }
@@ -98,6 +99,7 @@ async function call<M extends Method>(
   method: M,
   params: ParamsOf<M>,
   onProgress?: (data: Record<string, unknown>) => void,
+  nextDaemon = true,
 ): Promise<ResultOf<M>> {
   const d = callDeadline(method);
   try {
@@ -108,7 +110,7 @@ async function call<M extends Method>(
       const { noAnswer } = await import('../session.js');
       throw noAnswer(config, method, d.ms, d.kind === 'idle');
     }
-    if (shuttingDown(err) && retryableOnNextDaemon(method, params)) throw HAND_OVER;
+    if (nextDaemon && shuttingDown(err) && retryableOnNextDaemon(method, params)) throw HAND_OVER;
     throw err;
   }
 }
