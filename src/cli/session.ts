@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { LockHolder } from '../db/cacheLock.js';
