@@ -1,114 +1,18 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { Writable } from 'node:stream';
-import { createCli, usage } from './cli.js';
-import { registerAccounting } from './commands/accounting.js';
-import { registerBench } from './commands/bench.js';
-import { registerConfig } from './commands/config.js';
-import { registerDaemon } from './commands/daemon.js';
-import { registerGet } from './commands/get.js';
-import { registerLogs } from './commands/logs.js';
-import { registerMaintenance } from './commands/maintenance.js';
-import { registerModels } from './commands/models.js';
-import { registerStatus } from './commands/status.js';
-import { registerTier } from './commands/tier.js';
 import { endQuietlyOnClosedStdout } from './closedStdout.js';
-import { Exit } from './exitCodes.js';
-import { printable } from './format.js';
-import { createOutput } from './output.js';
-import { ErrorCodes, isCacheError } from '../errors.js';
-// version.js, not daemon/core.js: importing the daemon would load SQLite, pino and the origins into every CLI process.
-import { VERSION } from '../version.js';
+import { parseFastArgs } from './fast/fastArgs.js';
+import { runFast } from './fast/runFast.js';
 
-/** `cache-manager [--config FILE] [--socket PATH] [--json] [--no-autostart] <command>`. */
-export function buildProgram(): Command {
-  const program = new Command();
-  const cli = createCli();
-  program
-    .name('cache-manager')
-    .description('Vocorize model cache: one daemon per user serving verified, LRU-bounded speech models over a Unix socket')
-    .version(VERSION)
-    .option('--config <file>', 'config file (default: $VOCORIZE_CACHE_CONFIG, then the per-user config dir)')
-    .option('--socket <path>', 'daemon socket (overrides the config)')
-    .option('--json', 'print one JSON document on stdout')
-    .option('--no-autostart', 'do not start a daemon when none is running')
-    .showHelpAfterError('(run cache-manager --help for usage)')
-    .exitOverride();
-
-  registerGet(program, cli);
-  registerModels(program, cli);
-  registerStatus(program, cli);
-  registerMaintenance(program, cli);
-  registerAccounting(program, cli);
-  registerBench(program, cli);
-  registerDaemon(program, cli);
-  registerLogs(program, cli);
-  registerConfig(program, cli);
-  registerTier(program, cli);
-  program
-    .command('help')
-    .description('show this help')
-    .argument('[command]', 'a command to explain')
-    .action((name: string | undefined) => {
-      const sub = name ? program.commands.find((c) => c.name() === name || c.aliases().includes(name)) : undefined;
-      if (name !== undefined && !sub) {
-        const known = program.commands.map((c) => c.name()).join(', ');
-        throw usage(`help: no command "${printable(name)}" (commands: ${known})`);
-      }
-      process.stdout.write((sub ?? program).helpInformation());
-    });
-
-  // Every subcommand inherits exitOverride so usage errors map to exit code 2.
-  const override = (cmd: Command) => {
-    cmd.exitOverride();
-    cmd.commands.forEach(override);
-  };
-  override(program);
-  return program;
+/**
+ * The `cache-manager` entry. The commands scripts call in loops (get, release, status, daemon status)
+ * and the daemon's own start (daemon run) take the fast path (fast/), which loads only what they need;
+ * every other command line, and any of those the fast path hands over, runs through the full CLI
+ * (program.ts), loaded here on demand.
+ */
+endQuietlyOnClosedStdout();
+const argv = process.argv.slice(2);
+const fast = parseFastArgs(argv);
+if (fast === null || (await runFast(fast)) === 'hand-over') {
+  const { runProgram } = await import('./program.js');
+  await runProgram(argv);
 }
-
-/** The old flag form (`cache-manager.sh --clean`) maps to the subcommand. */
-export function normalizeArgv(args: string[]): string[] {
-  const legacy = new Set(['--clean', '--verify', '--status', '--optimize', '--warm', '--help']);
-  const i = args.findIndex((a) => !a.startsWith('-') || legacy.has(a));
-  if (i >= 0 && legacy.has(args[i]!)) return [...args.slice(0, i), args[i]!.slice(2), ...args.slice(i + 1)];
-  return args;
-}
-
-/** Whether --json was given as an option (not after `--`), even when the rest of the line did not parse. */
-export function wantsJson(args: string[]): boolean {
-  const end = args.indexOf('--');
-  return (end < 0 ? args : args.slice(0, end)).includes('--json');
-}
-
-/** A usage error outside a command's run: the message on stderr, and with --json the error document on stdout. */
-function printUsageError(message: string, o: { json: boolean; stderr: boolean }): void {
-  const output = createOutput({ json: o.json, stderr: o.stderr ? process.stderr : new Writable({ write: (_c, _e, cb) => cb() }) });
-  output.error({ code: ErrorCodes.USAGE, message, retryable: false });
-}
-
-async function main(): Promise<void> {
-  endQuietlyOnClosedStdout();
-  const program = buildProgram();
-  const args = normalizeArgv(process.argv.slice(2));
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version exit 0; every other commander error is a usage error.
-      process.exitCode = err.exitCode === 0 ? Exit.OK : Exit.USAGE;
-      // Commander has printed its message on stderr; with --json, scripts also get the error document.
-      if (err.exitCode !== 0 && wantsJson(args)) printUsageError(err.message.replace(/^error: /, ''), { json: true, stderr: false });
-      return;
-    }
-    if (isCacheError(err) && err.code === ErrorCodes.USAGE) {
-      process.exitCode = Exit.USAGE;
-      printUsageError(err.message, { json: wantsJson(args), stderr: true });
-      return;
-    }
-    process.stderr.write(`cache-manager: ${(err instanceof Error ? err.stack : undefined) ?? String(err)}\n`);
-    process.exitCode = Exit.PROBLEMS;
-  }
-}
-
-await main();

@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import type cliProgressTypes from 'cli-progress';
 
-// cli-progress (CommonJS) loads on the first progress event of a TTY session, never in scripts or CI.
-const loadCliProgress = (): typeof cliProgressTypes => createRequire(import.meta.url)('cli-progress');
+// cli-progress (CommonJS) loads on the first progress event of a TTY session, never in scripts or CI;
+// node:module too, so a CLI start loads neither.
+const loadCliProgress = (): typeof cliProgressTypes => process.getBuiltinModule('node:module').createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
 
 /**
  * A byte-based progress bar on stderr, only when stderr is a TTY (never in pipes, logs or CI).

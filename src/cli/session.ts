@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { LockHolder } from '../db/cacheLock.js';
@@ -8,6 +7,7 @@ import { connect, DEADLINE_EXPIRED, type CacheClient, type CallOptions as Client
 import type { Method, ParamsOf, ResultOf } from '../ipc/protocol.js';
 import { callDeadline, retryableOnNextDaemon } from './callDeadline.js';
 import { daemonServing, lockHolderDaemon } from './lockHolder.js';
+import { withSocketFlag } from './quickConfig.js';
 import { startDaemonProcess } from './startDaemonProcess.js';
 
 export interface Globals {
@@ -29,8 +29,7 @@ export interface Session {
 }
 
 export function resolveConfig(g: Pick<Globals, 'config' | 'socket'>): ResolvedConfig {
-  const config = loadConfig(g.config ? { configPath: g.config } : {});
-  return g.socket ? { ...config, socketPath: path.resolve(g.socket) } : config;
+  return withSocketFlag(loadConfig(g.config ? { configPath: g.config } : {}), g);
 }
 
 /**
@@ -136,7 +135,7 @@ export async function deadlineCall<M extends Method>(
 }
 
 /** The message for an expired deadline: who did not answer, and what the user can do about it. */
-function noAnswer(config: ResolvedConfig, method: Method, ms: number, idle: boolean): CacheError {
+export function noAnswer(config: ResolvedConfig, method: Method, ms: number, idle: boolean): CacheError {
   const pid = daemonServing(config.cacheDir, config.socketPath)?.pid ?? null;
   const who = pid !== null ? `the daemon (pid ${pid}) on ${config.socketPath}` : `the daemon on ${config.socketPath}`;
   const within = `${Math.round(ms / 1000)} s${idle ? ' without progress' : ''}`;

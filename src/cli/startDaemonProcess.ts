@@ -8,8 +8,8 @@ import { CacheError, ErrorCodes } from '../errors.js';
 import { connect } from '../ipc/client.js';
 import { daemonServing } from './lockHolder.js';
 
-/** The CLI entry point: what a started daemon runs (`<node> <flags> main.js daemon run`). */
-export const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+/** The CLI entry point: what a started daemon runs (`<node> <flags> main.js daemon run`). Written from `..` so that it also holds where the bundle puts this module (dist/chunks/). */
+export const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /** The daemon's one log file (`log.file`, else the per-user default): where a daemon started by the CLI writes. */
 export function daemonLogPath(config: ResolvedConfig): string {

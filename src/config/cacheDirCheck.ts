@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -99,6 +98,8 @@ function resolveTarget(link: string, target: string): string {
  * probe file, once. Returns why not (naming `dir` and the errno), or null. Never retries.
  */
 export function probeWritableDir(dir: string): string | null {
+  // node:crypto loaded here, not at import: reading a config (every CLI start) never probes.
+  const crypto = process.getBuiltinModule('node:crypto');
   const probe = path.join(dir, `.probe-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   let fd: number | null = null;
   try {

@@ -6,26 +6,8 @@ import { showValue } from './units.js';
  * `/home/me/cache-config.json: maxSize: expected a size like "5GB", got "lots"`.
  */
 
-export interface ConfigIssue {
-  /** Field path as written in messages: `download.stallTimeout`, `origins[0].type`, `(top level)`. */
-  field: string;
-  message: string;
-}
-
-const IDENT = /^[A-Za-z_$][\w$-]*$/;
-
-export function formatFieldPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else {
-      const s = String(seg);
-      out += IDENT.test(s) ? (out === '' ? s : `.${s}`) : `[${JSON.stringify(s)}]`;
-    }
-  }
-  return out;
-}
+export { formatFieldPath, formatIssues, type ConfigIssue } from './issueText.js';
+import { formatFieldPath, type ConfigIssue } from './issueText.js';
 
 const EXPECTED: Record<string, string> = {
   int: 'a whole number',
@@ -126,9 +108,4 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue
       iss.code === 'unrecognized_keys' && iss.keys.length === 1 ? [...iss.path, iss.keys[0]!] : iss.path;
     return { field: formatFieldPath(path), message: iss.message };
   });
-}
-
-/** `<where>: <field>: <message>`, one line per issue. */
-export function formatIssues(where: string, issues: readonly ConfigIssue[]): string {
-  return issues.map((i) => `${where}: ${i.field}: ${i.message}`).join('\n');
 }

@@ -1,4 +1,4 @@
-import { formatFieldPath } from './issues.js';
+import { formatFieldPath } from './issueText.js';
 
 /**
  * Strict JSON for config files: JSON.parse semantics, plus (a) a syntax error names the line and column

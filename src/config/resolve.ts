@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CacheError, ErrorCodes } from '../errors.js';
 import { cacheDirProblem } from './cacheDirCheck.js';
-import { formatIssues } from './issues.js';
+import { formatIssues } from './issueText.js';
 import { defaultCacheDir, defaultSocketPath, expandPath, hfTokenPath, socketPathLimit } from './paths.js';
 import type { ConfigFile } from './schema.js';
 import type { BenchSuiteConfig, ConfigSourceKind, OriginConfig, ResolvedConfig } from './types.js';

@@ -1,4 +1,3 @@
-import { parseConfigText } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { ErrorCodes, toErrorShape } from '../errors.js';
 import type { FlowLimits } from '../ipc/flowLimits.js';
@@ -10,10 +9,8 @@ import { createLogger, type Logger } from '../logger.js';
 import type { ManagedBy } from './commandLine.js';
 import { connectionCap, openFileLimit } from './fileLimit.js';
 import { startGuard } from './guard.js';
-import { startMetricsListener } from './metricsListener.js';
-import { startHubEndpoint } from '../hubMirror/hubEndpoint.js';
 import { createRequestDispatch, type InFlight } from './requestDispatch.js';
-import { watchConfigFile, watchSnapshots, type SnapshotWatcher } from './watcher.js';
+import type { SnapshotWatcher } from './watcher.js';
 
 export { VERSION } from '../service/openService.js';
 
@@ -130,6 +127,8 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     cleanups.push(() => clearInterval(sweep));
 
     if (opts.watch !== false) {
+      // Loaded here, not at start: a daemon run with watch off never loads chokidar.
+      const { watchConfigFile, watchSnapshots } = await import('./watcher.js');
       const watchers: SnapshotWatcher[] = [];
       const onError = (err: unknown) =>
         logger.warn({ err }, 'watcher error (edits behind the daemon may go unnoticed until verify)');
@@ -148,8 +147,11 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
         watchers.push(
           watchConfigFile(
             cfgPath,
-            (text) => {
+            async (text) => {
               try {
+                // The config schema (zod) loads on the first edit, never at start: the daemon starts
+                // from a config the caller has read already.
+                const { parseConfigText } = await import('../config/load.js');
                 core.reconfigure(parseConfigText(text, cfgPath));
                 logger.info({ file: cfgPath }, 'config reloaded (cacheDir and socketPath changes need a restart)');
               } catch (err) {
@@ -166,11 +168,15 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     }
 
     if (initial.metrics.port !== null) {
+      // node:http and the Prometheus renderer load only when the listener is configured.
+      const { startMetricsListener } = await import('./metricsListener.js');
       const listener = await startMetricsListener(state, initial.metrics.port);
       cleanups.push(() => listener.close());
     }
 
     if (initial.hubMirror !== null) {
+      // The HTTP endpoint (node:http, its routes) loads only when configured.
+      const { startHubEndpoint } = await import('../hubMirror/hubEndpoint.js');
       const endpoint = await startHubEndpoint(state, initial.hubMirror.port, logger);
       cleanups.push(() => endpoint.close());
     }
@@ -220,6 +226,7 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
     },
   };
   const tReady = performance.now();
+  const cpu = process.cpuUsage();
   logger.info(
     {
       socket: initial.socketPath,
@@ -233,6 +240,8 @@ export async function startDaemon(initial: ResolvedConfig, opts: DaemonOptions =
         openIndex: Math.round(tListen - tOpen),
         listenAndWatch: Math.round(tReady - tListen),
       },
+      // CPU (user + system) the process has used until now: start-up cost without the wait for a busy machine.
+      startupCpuMs: Math.round((cpu.user + cpu.system) / 1000),
     },
     'daemon ready',
   );

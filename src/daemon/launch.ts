@@ -32,11 +32,7 @@ export function serviceUnits(): Promise<typeof import('./serviceUnits.js')> {
 export async function runDaemonForeground(config: ResolvedConfig, opts: { managedBy?: ManagedBy | null } = {}): Promise<number> {
   const managedBy = opts.managedBy ?? null;
   // The daemon's modules load only in the process that runs it (keeps every other command quick).
-  const [{ startDaemon }, { createLogger }, { startTakingOver }] = await Promise.all([
-    import('./daemon.js'),
-    import('../logger.js'),
-    import('./handOver.js'),
-  ]);
+  const [{ startDaemon }, { createLogger }] = await Promise.all([import('./daemon.js'), import('../logger.js')]);
   const logFile = managedBy ? daemonLogFile(config) : config.log.file;
   const logger = createLogger({ level: config.log.level, file: config.log.file });
   if (logFile) {
@@ -49,6 +45,8 @@ export async function runDaemonForeground(config: ResolvedConfig, opts: { manage
   const start = () => startDaemon(config, { logger, managedBy });
   let d: Awaited<ReturnType<typeof start>>;
   if (managedBy === 'launchd' || managedBy === 'systemd') {
+    // Only a service takes a cache over; autostarted and hand-run daemons never load this.
+    const { startTakingOver } = await import('./handOver.js');
     const r = await startTakingOver(config, start, { logger });
     if (r.kind === 'refused') {
       const code = managedBy === 'launchd' ? 0 : EXIT_NO_RESTART;

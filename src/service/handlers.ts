@@ -2,7 +2,7 @@ import { renderPrometheus } from '../accounting/metrics.js';
 import { endRun, startRun } from '../accounting/runs.js';
 import { queryStats, zeroStats } from '../accounting/stats.js';
 import type { ModelRecord } from '../cache/types.js';
-import { redactConfig } from '../config/load.js';
+import { redactConfig } from '../config/redact.js';
 import { CacheError, ErrorCodes, toErrorShape } from '../errors.js';
 import { faultPoint } from '../faults.js';
 import type { Method, ParamsOf, ResultOf, WarmItem } from '../ipc/protocol.js';

@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { MANAGERS, runDaemonForeground, serviceUnits, type ManagedBy, type ServicePlan } from '../../daemon/launch.js';
-import { CacheError, ErrorCodes, isCacheError, toErrorShape } from '../../errors.js';
+import { MANAGERS, serviceUnits, type ManagedBy, type ServicePlan } from '../../daemon/launch.js';
+import { CacheError, ErrorCodes, isCacheError } from '../../errors.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import { connect, type CacheClient } from '../../ipc/client.js';
 import type { Cli, Outcome, RunContext } from '../cli.js';
-import { duration } from '../format.js';
+import { runDaemonCommand } from './daemonRun.js';
+import { answering, daemonStatusExit, renderStatus, type DaemonStatus } from './daemonState.js';
 import { cacheLockHeld, daemonServing } from '../lockHolder.js';
 import { processGone, waitUntil } from '../processGone.js';
 import { deadlineCall, resolveConfig } from '../session.js';
@@ -21,24 +22,6 @@ interface StopOutcome {
   socket: string;
   /** How it was stopped: asked over the socket, SIGTERM (no answer on the socket), or SIGKILL after a bound. */
   how?: 'shutdown' | 'SIGTERM' | 'SIGKILL';
-}
-
-interface DaemonStatus {
-  /** A daemon process holds this cache (answering on the socket or not). */
-  running: boolean;
-  pid: number | null;
-  socket: string;
-  version: string | null;
-  uptimeMs: number | null;
-  /** It answered on the socket. */
-  answering: boolean;
-  /** Only when running without answering: whether the socket file exists. */
-  socketMissing?: boolean;
-  /** The daemon's log file (`cache-manager logs` prints it). */
-  log: string;
-  /** The Hub-compatible endpoint's URL and its local secret's file (null when it is off or the daemon does not answer). */
-  hubUrl: string | null;
-  hubSecretFile: string | null;
 }
 
 /** Grace for a daemon to exit after it was asked to (shutdown or SIGTERM) before SIGKILL. */
@@ -66,21 +49,11 @@ async function probe(config: ResolvedConfig): Promise<DaemonStatus> {
   }
   try {
     const st = await deadlineCall(c, config, 'status', {});
-    return { running: true, pid: st.daemon.pid, socket: socketPath, version: st.daemon.version, uptimeMs: st.daemon.uptimeMs, answering: true, log, hubUrl: st.hubUrl, hubSecretFile: st.hubSecretFile };
+    return answering(st, socketPath, log);
   } finally {
     void c.close();
   }
 }
-
-const renderStatus = (d: DaemonStatus) => `${renderState(d)}\nlog: ${d.log}`;
-
-const renderState = (d: DaemonStatus) => {
-  if (!d.running) return `not running (socket ${d.socket})`;
-  if (!d.answering) {
-    return `running but unreachable: pid ${d.pid} holds the cache, but its socket ${d.socket} is ${d.socketMissing ? 'missing' : 'not listening'} (restart it: cache-manager daemon stop, then cache-manager daemon start)`;
-  }
-  return `running: pid ${d.pid}, v${d.version}, up ${duration(d.uptimeMs ?? 0)}, socket ${d.socket}`;
-};
 
 /**
  * Stops the daemon serving this config and returns only once its process is gone (or, where a zombie
@@ -192,13 +165,7 @@ export function registerDaemon(program: Command, cli: Cli): void {
     )
     .action(async (o: { managedBy?: ManagedBy }, cmd: Command) => {
       const g = cli.globals(cmd);
-      try {
-        process.exitCode = await runDaemonForeground(resolveConfig(g), { managedBy: o.managedBy ?? null });
-      } catch (err) {
-        const e = toErrorShape(err);
-        process.stderr.write(`cache-manager daemon: ${e.message} [${e.code}]\n`);
-        process.exitCode = e.code === ErrorCodes.CONFIG ? 2 : 1;
-      }
+      process.exitCode = await runDaemonCommand(() => resolveConfig(g), o.managedBy ?? null);
     });
 
   daemon
@@ -227,12 +194,12 @@ export function registerDaemon(program: Command, cli: Cli): void {
 
   daemon
     .command('status')
-    .description('is a daemon answering? (--json: running, pid, socket, version, uptimeMs, log, hubUrl, hubSecretFile)')
+    .description('is a daemon answering? (--json: running, pid, socket, version, uptimeMs, log)')
     .action((_o: unknown, cmd: Command) =>
       cli.run(cmd, async (ctx: RunContext) => {
         const config = resolveConfig(ctx.globals);
         const d = await probe(config);
-        return { data: d, human: renderStatus, exit: d.running && d.answering ? 0 : 3 };
+        return { data: d, human: renderStatus, exit: daemonStatusExit(d) };
       }),
     );
 

@@ -5,6 +5,9 @@ import { usage } from '../cli.js';
 import { duration, printable, size, table } from '../format.js';
 import type { ResultOf } from '../../ipc/protocol.js';
 import { progressBar } from '../progress.js';
+import { getData, getParams, leaseNote, nonEmpty, releaseText, withPatterns, type Patterns } from './getRequest.js';
+
+export { leaseNote, nonEmpty, withPatterns } from './getRequest.js';
 
 export function registerGet(program: Command, cli: Cli): void {
   program
@@ -22,26 +25,10 @@ export function registerGet(program: Command, cli: Cli): void {
         const s = await ctx.session();
         const bar = ctx.globals.json ? progressBar('', false) : progressBar(model);
         try {
-          const r = await s.call(
-            'get',
-            {
-              model,
-              client: o.client ?? nonEmpty(process.env.VOCORIZE_CACHE_CLIENT) ?? 'cli',
-              run: o.run ?? nonEmpty(process.env.VOCORIZE_CACHE_RUN),
-              // --hold: the caller uses the path after this process exits, so the lease lives for leaseTtl.
-              leaseScope: o.hold ? 'ttl' : 'connection',
-              // Always asked for: besides the bar, progress events restart the call's idle deadline.
-              progress: true,
-              ...ctx.offlineParam(),
-            },
-            { onProgress: bar.onProgress },
-          );
+          const r = await s.call('get', getParams(model, o, ctx.offlineParam()), { onProgress: bar.onProgress });
           // Human output: the lease id on stderr, so stdout stays the bare path scripts read.
           if (o.hold && r.lease && !ctx.globals.json) ctx.out.note(leaseNote(r.lease));
-          return {
-            data: { path: r.path, hit: r.hit, model: r.model, ref: r.ref, commit: r.commit, files: r.files, bytes: r.bytes, lease: o.hold ? r.lease : null },
-            human: (d) => d.path,
-          };
+          return { data: getData(r, o.hold), human: (d) => d.path };
         } finally {
           bar.stop();
         }
@@ -56,7 +43,7 @@ export function registerGet(program: Command, cli: Cli): void {
       cli.run(cmd, async (ctx: RunContext) => {
         const s = await ctx.session();
         const r = await s.call('release', { lease });
-        return { data: r, human: (d) => (d.released ? `released ${printable(lease)}` : `no lease ${printable(lease)} (already ended)`) };
+        return { data: r, human: (d) => releaseText(lease, d) };
       }),
     );
 
@@ -141,26 +128,8 @@ export function registerGet(program: Command, cli: Cli): void {
 const INCLUDE_HELP = 'fetch only files matching these patterns (comma-separated, repeatable; huggingface_hub allow_patterns)';
 const EXCLUDE_HELP = 'skip files matching these patterns (comma-separated, repeatable; huggingface_hub ignore_patterns)';
 
-interface Patterns {
-  include: string[];
-  exclude: string[];
-}
-
 function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(',')];
-}
-
-/**
- * The reference with --include/--exclude written as its filter suffix `[include=…;exclude=…]`: the same
- * text an alias or a protocol client would send. The daemon validates the patterns (E_BAD_REF).
- */
-export function withPatterns(model: string, o: Patterns): string {
-  if (o.include.length === 0 && o.exclude.length === 0) return model;
-  if (model.includes('[')) throw usage(`${printable(model)} already has a file filter: use either it or --include/--exclude`);
-  const clauses: string[] = [];
-  if (o.include.length > 0) clauses.push(`include=${o.include.join(',')}`);
-  if (o.exclude.length > 0) clauses.push(`exclude=${o.exclude.join(',')}`);
-  return `${model}[${clauses.join(';')}]`;
 }
 
 /** The leases table; `now` only for the expiry column. */
@@ -176,14 +145,4 @@ export function renderLeases(d: ResultOf<'leases'>, now = Date.now()): string {
       `in ${duration(Math.max(0, l.expiresAt - now))}`,
     ]),
   ]);
-}
-
-/** `lease: <id> (expires in 30 min 0 s; cache-manager release <id>)`. */
-export function leaseNote(lease: { id: string; expiresAt: number }, now = Date.now()): string {
-  const id = printable(lease.id);
-  return `lease: ${id} (expires in ${duration(Math.max(0, lease.expiresAt - now))}; cache-manager release ${id})`;
-}
-
-export function nonEmpty(v: string | undefined): string | undefined {
-  return v && v.length > 0 ? v : undefined;
 }
