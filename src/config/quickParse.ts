@@ -1,5 +1,6 @@
 import { DURATION_PATTERN, SIZE_PATTERN, parseDuration, parseSize } from './units.js';
 import type { ConfigFile } from './schema.js';
+import { BUCKET_PATTERN, PREFIX_PATTERN } from './s3Names.js';
 
 /**
  * A second reading of cache-config.json for the commands that must start fast: it accepts only files
@@ -114,6 +115,22 @@ const origin: Field = (v) => {
     })(o);
   }
   if (o.type === 'directory') return strict({ type: (x) => x, path: pathStr })(o);
+  if (o.type === 's3') {
+    if (!('bucket' in o) || ('accessKeyId' in o) !== ('secretAccessKey' in o)) unsure();
+    return strict({
+      type: (x) => x,
+      endpoint: (x) => (typeof x === 'string' && PLAIN_URL.test(x) ? x : unsure()),
+      bucket: (x) => (typeof x === 'string' && BUCKET_PATTERN.test(x) ? x : unsure()),
+      prefix: (x) => (typeof x === 'string' && (x === '' || PREFIX_PATTERN.test(x)) ? x : unsure()),
+      region: str(1),
+      accessKeyId: str(1),
+      secretAccessKey: str(1),
+      forcePathStyle: bool,
+      mode: (x) => (x === 'read-write' || x === 'read-only' ? x : unsure()),
+      trustMetadata: bool,
+      uploadQueue: strict({ maxBlobs: int(1, 100_000), maxBytesInFlight: size(1) }),
+    })(o);
+  }
   return unsure();
 };
 

@@ -1,4 +1,5 @@
 import { z } from '../vendor/zod.js';
+import { BUCKET_PATTERN, PREFIX_PATTERN } from './s3Names.js';
 import { DURATION_HINT, DURATION_PATTERN, SIZE_HINT, SIZE_PATTERN, formatBytes, parseDuration, parseSize, showValue } from './units.js';
 
 /**
@@ -142,10 +143,6 @@ const directoryOrigin = z
   })
   .describe('A local or mounted mirror, for air-gapped CI.');
 
-/** S3 bucket names as AWS, MinIO, R2 and Swift's s3api accept them: 3-63 of [a-z0-9.-], starting and ending alphanumeric. */
-const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-/** A key prefix: '/'-separated segments of safe characters, no empty, "." or ".." segment; slashes at the ends are ignored. */
-const PREFIX_PATTERN = /^\/*(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*)(?:\/(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*))*\/*$/;
 
 const s3Origin = z
   .strictObject({

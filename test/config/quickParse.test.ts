@@ -37,6 +37,22 @@ const small = <T>(arb: fc.Arbitrary<T>) => fc.dictionary(fc.constantFrom('a', 't
 const origin = fc.oneof(
   fc.record({ type: fc.constant('huggingface'), endpoint: anyScalar, token: anyScalar }, { requiredKeys: ['type'] }),
   fc.record({ type: fc.constant('directory'), path: anyScalar, extra: anyScalar }, { requiredKeys: ['type'] }),
+  fc.record(
+    {
+      type: fc.constant('s3'),
+      endpoint: anyScalar,
+      bucket: fc.oneof(anyScalar, fc.constantFrom('models', 'acme.ci-models', 'Bad_Name', 'ab', 'a'.repeat(64))),
+      prefix: fc.oneof(anyScalar, fc.constantFrom('', 'fleet', 'a/b', '/x/', 'a//b', '../x', '.hidden', 'a/./b')),
+      region: anyScalar,
+      accessKeyId: anyScalar,
+      secretAccessKey: anyScalar,
+      forcePathStyle: anyScalar,
+      mode: fc.oneof(anyScalar, fc.constantFrom('read-write', 'read-only', 'write-only')),
+      trustMetadata: anyScalar,
+      uploadQueue: fc.oneof(fc.record({ maxBlobs: anyScalar, maxBytesInFlight: anyScalar }, { requiredKeys: [] }), anyScalar),
+    },
+    { requiredKeys: ['type'] },
+  ),
   fc.record({ type: anyScalar }),
 );
 const config = fc.record(
@@ -85,7 +101,16 @@ describe('quickParseConfigFile', () => {
         cacheDir: fc.constantFrom('~/c', '/abs', 'rel'),
         maxSize: fc.constantFrom('5GB', 1, '4GiB', '1.5gb'),
         lowWatermark: fc.constantFrom(0.5, 1, 0.9),
-        origins: fc.array(fc.constantFrom({ type: 'huggingface' }, { type: 'huggingface', endpoint: 'http://127.0.0.1:9/x', token: null }, { type: 'directory', path: 'm' }), { maxLength: 2 }),
+        origins: fc.array(
+          fc.constantFrom(
+            { type: 'huggingface' },
+            { type: 'huggingface', endpoint: 'http://127.0.0.1:9/x', token: null },
+            { type: 'directory', path: 'm' },
+            { type: 's3', bucket: 'vocorize-models' },
+            { type: 's3', endpoint: 'http://127.0.0.1:9000', bucket: 'fleet.models', prefix: 'ci/a', region: 'auto', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true, mode: 'read-only', trustMetadata: true, uploadQueue: { maxBlobs: 8, maxBytesInFlight: '1GB' } },
+          ),
+          { maxLength: 2 },
+        ),
         models: fc.dictionary(fc.constantFrom('a', 'tiny', 'X_1', '9x', 'ok.name'), fc.constantFrom('org/name', 'a@main:sub'), { maxKeys: 3, noNullPrototype: true }),
         download: fc.record({ concurrency: fc.integer({ min: 1, max: 256 }), stallTimeout: fc.constantFrom('5s', 1), minFree: fc.constantFrom(0, '1MB') }, { requiredKeys: [], noNullPrototype: true }),
         leaseTtl: fc.constantFrom('30m', 1),
@@ -124,6 +149,8 @@ describe('quickParseConfigFile', () => {
       },
       { cacheDir: '/tmp/b/cache', socketPath: '/tmp/b/run/daemon.sock', maxSize: '20GB', origins: [], models: {}, log: { level: 'warn', file: '/tmp/b/daemon.log' } },
       { cacheDir: './.model-cache', maxSize: '1GB', origins: [{ type: 'directory', path: '../mirror' }], offline: false, $schema: './cache-config.schema.json' },
+      { origins: [{ type: 's3', endpoint: 'http://127.0.0.1:9000', bucket: 'vocorize-models', prefix: 'fleet/ci', mode: 'read-only' }, { type: 'huggingface' }] },
+      { origins: [{ type: 's3', bucket: 'acme.models', region: 'eu-west-1', accessKeyId: 'AKIA', secretAccessKey: 's', uploadQueue: { maxBytesInFlight: '1GB' } }] },
       {},
     ];
     for (const v of written) {
@@ -138,6 +165,13 @@ describe('quickParseConfigFile', () => {
     expect(quickParseConfigFile({ maxSize: 0 })).toBeNull();
     expect(quickParseConfigFile({ frameLimit: '65MiB' })).toBeNull();
     expect(quickParseConfigFile({ origins: [{ type: 's3' }] })).toBeNull();
+    expect(quickParseConfigFile({ origins: [{ type: 's3', bucket: 'b-1', accessKeyId: 'k' }] })).toBeNull();
+    for (const prefix of ['../x', 'a//b', 'a/./b', 'sp ace']) {
+      expect(quickParseConfigFile({ origins: [{ type: 's3', bucket: 'b-1', prefix }] })).toBeNull();
+      agrees({ origins: [{ type: 's3', bucket: 'b-1', prefix }] });
+    }
+    expect(quickParseConfigFile({ origins: [{ type: 's3', bucket: 'Bad_Name' }] })).toBeNull();
+    expect(quickParseConfigFile({ origins: [{ type: 's3', bucket: 'b-1', mode: 'write-only' }] })).toBeNull();
     expect(quickParseConfigFile([])).toBeNull();
   });
 });
