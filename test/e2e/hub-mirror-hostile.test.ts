@@ -1,0 +1,195 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { expect } from 'vitest';
+import type { FakeHub } from '../../dev/fixtures/fakeHub.js';
+import { generateBytes } from '../../dev/fixtures/generate.js';
+import { daemonPid, waitFor, type Sandbox } from './harness.js';
+import { hubTest } from './hubTest.js';
+
+/**
+ * The Hub-compatible endpoint attacked as a hostile local account would: raw HTTP requests (no client
+ * library normalizing them) against a real daemon child process whose upstream is the fake Hub, with a
+ * configured Hub token. Each test names the attack and what must hold.
+ */
+const it = hubTest.extend('sandboxOptions', { models: {} });
+
+const TOKEN = 'hf_fake_token';
+
+interface Raw {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One request with the target sent byte for byte as given (no URL normalization). */
+function raw(url: string, method: string, target: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<Raw> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, method, path: target, headers, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function publishRepo(hub: FakeHub, id: string, opts: { private?: boolean; gated?: 'manual'; readers?: string[] } = {}, bigBytes = 200_000): void {
+  hub.publish(
+    {
+      id,
+      files: [
+        { path: 'config.json', bytes: Buffer.from(JSON.stringify({ id })), lfs: false },
+        { path: 'weights/model.bin', bytes: generateBytes(`${id}/w`, bigBytes), lfs: true },
+      ],
+    },
+    opts,
+  );
+}
+
+async function start(sb: Sandbox, hub: FakeHub, extra: Record<string, unknown> = {}): Promise<{ url: string; secret: string; secretFile: string }> {
+  sb.writeConfig({ origins: [{ type: 'huggingface', endpoint: hub.endpoint, token: TOKEN }], hubMirror: { port: 0, ...extra } });
+  expect((await sb.cli(['daemon', 'start'])).code).toBe(0);
+  const st = (await sb.cli(['--json', 'status'])).json<{ hubUrl: string; hubSecretFile: string }>();
+  return { url: st.hubUrl, secret: fs.readFileSync(st.hubSecretFile, 'utf8').trim(), secretFile: st.hubSecretFile };
+}
+
+const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
+
+it('path traversal in every form is refused (400/404), never reads outside the repo, never leaks the secret', async ({ sb, hub }) => {
+  publishRepo(hub, 'acme/pub');
+  const { url, secret } = await start(sb, hub);
+  // A file that exists, to show the endpoint serves what it should.
+  expect((await raw(url, 'GET', '/acme/pub/resolve/main/config.json')).status).toBe(200);
+  const targets = [
+    '/acme/pub/resolve/main/../../../../etc/passwd',
+    '/acme/pub/resolve/main/weights/../config.json',
+    '/acme/pub/resolve/main/%2e%2e/%2e%2e/etc/passwd',
+    '/acme/pub/resolve/main/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd',
+    '/acme/pub/resolve/main/%252e%252e%252fetc%252fpasswd',
+    '/acme/pub/resolve/main/..%5c..%5cetc%5cpasswd',
+    '/acme/pub/resolve/main/weights\\..\\config.json',
+    '/acme/pub/resolve/main/config.json%00.bin',
+    '/acme/pub/resolve/main/%2Fetc%2Fpasswd',
+    '/acme/pub/resolve/main//etc/passwd',
+    '/acme/pub/resolve/main/C:%5cWindows',
+    '/acme/pub/resolve/main/./config.json',
+    `/acme/pub/resolve/main/${'a/'.repeat(600)}x`,
+    '/acme%2F..%2F..%2Fetc/pub/resolve/main/config.json',
+    '/../../etc/passwd/resolve/main/config.json',
+    '/acme/%2e%2e/resolve/main/config.json',
+    '/acme/pub/resolve/..%2F..%2Fmain/config.json',
+    '/acme/pub/resolve/%2e%2e/config.json',
+    '/api/models/acme/pub/tree/main/..%2F..%2Fetc',
+    '/api/models/acme/pub/tree/main/%2e%2e',
+    '/api/models/acme/..%2Fpub',
+    '/api/models/acme/pub/revision/..%2F..%2Fmain',
+    '/run/../acme/pub/resolve/main/../../etc/passwd',
+    '/run/%2e%2e%2f%2e%2e/acme/pub/resolve/main/%2e%2e/x',
+    '/run/x/run/y/acme/pub/resolve/main/config.json',
+    '/run/%00/acme/pub/resolve/main/config.json',
+    '/run//acme/pub/resolve/main/config.json',
+    '/acme/pub%00/resolve/main/config.json',
+    '/acme/pub/resolve/main%00/config.json',
+    '/acme/p%20ub/resolve/main/config.json',
+    '/acme/pub/resolve/main/' + '%ff%fe',
+    '/acme/pub/resolve/main/%',
+  ];
+  for (const t of targets) {
+    for (const headers of [{}, bearer(secret)]) {
+      const r = await raw(url, 'GET', t, headers);
+      expect(r.status, t).toBeGreaterThanOrEqual(400);
+      expect(r.status, t).toBeLessThan(500);
+      const text = r.body.toString('latin1') + JSON.stringify(r.headers);
+      expect(text.includes('root:'), t).toBe(false);
+      expect(text.includes(secret), t).toBe(false);
+      expect(text.includes(TOKEN), t).toBe(false);
+    }
+  }
+  // A target with `..` in the file path is a 400 naming the path, not a 404.
+  const dots = await raw(url, 'GET', '/acme/pub/resolve/main/%2e%2e/config.json');
+  expect(dots.status).toBe(400);
+  expect(String(dots.headers['x-error-message'])).toMatch(/"\.\."/);
+  // The daemon is still up and serving.
+  expect((await raw(url, 'GET', '/acme/pub/resolve/main/config.json')).status).toBe(200);
+});
+
+it('gated and private repos: no way in without the secret (tree, paths-info, info, resolve, run prefix, wrong/empty/garbage Authorization), even once cached', async ({ sb, hub }) => {
+  publishRepo(hub, 'acme/priv', { private: true });
+  publishRepo(hub, 'acme/gate', { gated: 'manual', readers: [TOKEN] });
+  const { url, secret } = await start(sb, hub);
+  // Cache both with the secret: listing, tree and both files.
+  for (const repo of ['acme/priv', 'acme/gate']) {
+    for (const t of [`/api/models/${repo}`, `/api/models/${repo}/tree/main?recursive=true`, `/${repo}/resolve/main/config.json`, `/${repo}/resolve/main/weights/model.bin`]) {
+      expect((await raw(url, 'GET', t, bearer(secret))).status, t).toBe(200);
+    }
+  }
+  const commit = hub.repos.get('acme/priv')!.refs.get('main')!;
+  const wrongAuth: Array<Record<string, string>> = [
+    {},
+    { Authorization: '' },
+    { Authorization: 'Bearer' },
+    { Authorization: 'Bearer ' },
+    { Authorization: `Bearer ${secret.slice(0, -1)}` },
+    { Authorization: `Bearer ${secret}x` },
+    { Authorization: `Bearer ${secret.toUpperCase()}` },
+    { Authorization: `Basic ${Buffer.from(`user:${secret}`).toString('base64')}` },
+    { Authorization: `Token ${secret}` },
+    { Authorization: `Bearer ${TOKEN}` },
+    { Authorization: 'Bearer \u00ff\u00fe' },
+    { Authorization: `Bearer ${'A'.repeat(8000)}` },
+    { 'X-Authorization': `Bearer ${secret}` },
+    { Cookie: `token=${secret}` },
+  ];
+  const privTargets = [
+    ['GET', '/api/models/acme/priv'],
+    ['GET', `/api/models/acme/priv/revision/${commit}`],
+    ['GET', '/api/models/acme/priv/tree/main'],
+    ['GET', `/api/models/acme/priv/tree/${commit}/weights`],
+    ['POST', '/api/models/acme/priv/paths-info/main'],
+    ['GET', '/acme/priv/resolve/main/config.json'],
+    ['HEAD', `/acme/priv/resolve/${commit}/weights/model.bin`],
+    ['GET', `/acme/priv/raw/${commit}/config.json`],
+    ['GET', `/run/r1/acme/priv/resolve/${commit}/weights/model.bin`],
+    ['GET', `/run/r1/api/models/acme/priv/tree/${commit}?recursive=1`],
+    ['GET', '/api/whoami-v2'],
+  ] as const;
+  const gateTargets = [
+    ['GET', '/acme/gate/resolve/main/weights/model.bin'],
+    ['HEAD', '/acme/gate/resolve/main/config.json'],
+    ['GET', '/run/r2/acme/gate/resolve/main/config.json'],
+  ] as const;
+  const before = hub.counters.authorizations('hub').length;
+  for (const headers of wrongAuth) {
+    for (const [method, t] of [...privTargets, ...gateTargets]) {
+      const body = method === 'POST' ? JSON.stringify({ paths: ['config.json', 'weights/model.bin', 'weights'] }) : undefined;
+      const h = method === 'POST' ? { ...headers, 'Content-Type': 'application/json' } : headers;
+      const r = await raw(url, method, t, h, body);
+      expect(r.status, `${method} ${t} ${JSON.stringify(headers).slice(0, 60)}`).toBe(401);
+      expect(r.body.includes(Buffer.from(JSON.stringify({ id: 'acme/priv' }))), t).toBe(false);
+      expect(r.body.includes(Buffer.from('model.bin')) && !t.includes('model.bin'), t).toBe(false);
+    }
+  }
+  // Whatever those requests sent upstream carried no token at all: not ours, not the client's.
+  const seen = hub.counters.authorizations('hub').slice(before);
+  expect(seen.every((a) => a === null)).toBe(true);
+  expect(hub.counters.authorizations('cdn').every((a) => a === null)).toBe(true);
+});
+
+it('paths-info with a path of many slashes answers at once (no catastrophic regex) and the daemon stays responsive', async ({ sb, hub }) => {
+  publishRepo(hub, 'acme/slashes');
+  const { url } = await start(sb, hub);
+  expect((await raw(url, 'GET', '/api/models/acme/slashes')).status).toBe(200);
+  const body = JSON.stringify({ paths: [`${'/'.repeat(900_000)}x`, 'config.json'] });
+  const r = await raw(url, 'POST', '/api/models/acme/slashes/paths-info/main', { 'Content-Type': 'application/json' }, body);
+  expect(r.status).toBe(200);
+  expect((JSON.parse(r.body.toString()) as Array<{ path: string }>).map((e) => e.path)).toEqual(['config.json']);
+  // Same through the form encoding huggingface_hub uses.
+  const form = new URLSearchParams([['paths', `${'/'.repeat(400_000)}x`], ['paths', 'config.json']]).toString();
+  const f = await raw(url, 'POST', '/api/models/acme/slashes/paths-info/main', { 'Content-Type': 'application/x-www-form-urlencoded' }, form);
+  expect(f.status).toBe(200);
+  expect((await sb.cli(['--json', 'status'])).code).toBe(0);
+});
