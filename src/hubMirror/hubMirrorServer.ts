@@ -171,7 +171,7 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
     const lc = expand ? lastCommitOf(l) : null;
     const out: Array<Record<string, unknown>> = [];
     for (const p of paths) {
-      const e = entryAt(t, p.replace(/\/+$/, ''), lc);
+      const e = entryAt(t, withoutTrailingSlashes(p), lc);
       if (e) out.push(e);
     }
     sendJson(req, res, 200, out);
@@ -293,6 +293,13 @@ function ownOrigin(req: http.IncomingMessage): string {
   const host = header(req, 'host');
   const local = req.socket.localPort ?? 0;
   return host && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(host) ? `http://${host}` : `http://127.0.0.1:${local}`;
+}
+
+/** `p` without its trailing slashes (a loop: a regex like /\/+$/ is quadratic on a long run of slashes). */
+function withoutTrailingSlashes(p: string): string {
+  let end = p.length;
+  while (end > 0 && p.charCodeAt(end - 1) === 0x2f) end--;
+  return p.slice(0, end);
 }
 
 function lastCommitOf(l: RepoListing): { id: string; date: string } {
