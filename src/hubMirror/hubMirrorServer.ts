@@ -33,6 +33,8 @@ export interface HubMirror {
 const BODY_LIMIT = 1024 * 1024;
 const RUN_HEADER = 'x-vocorize-cache-run';
 const MAX_RUN = 256;
+/** A response whose client takes no byte for this long is cut (its lease and buffers released). */
+const CLIENT_STALL_MS = 30_000;
 /** Trees built per (repo, commit), kept for the next page or request. */
 const TREE_CACHE = 32;
 
@@ -245,8 +247,11 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
       let next = first;
       while (!next.done) {
         sent += next.value.byteLength;
-        if (!res.write(next.value)) {
-          await Promise.race([once(res, 'drain'), closed]);
+        if (!res.write(next.value) && !(await drained(res, closed))) {
+          // The client stopped reading: cut it, so it holds neither its lease nor its buffers for ever.
+          served.finish(sent, new CacheError(ErrorCodes.STALLED, `the client read nothing for ${CLIENT_STALL_MS / 1000} s`));
+          res.destroy();
+          return;
         }
         if (res.destroyed) break;
         next = await iter.next();
@@ -281,6 +286,24 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+/**
+ * Waits until `res` can take more bytes or closes: true then; false when the client read nothing for
+ * CLIENT_STALL_MS.
+ */
+async function drained(res: http.ServerResponse, closed: Promise<void>): Promise<boolean> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<false>((resolveStalled) => {
+    timer = setTimeout(() => resolveStalled(false), CLIENT_STALL_MS);
+  });
+  try {
+    return await Promise.race([once(res, 'drain', { signal: ac.signal }).then(() => true, () => true), closed.then(() => true), stalled]);
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {

@@ -193,3 +193,38 @@ it('paths-info with a path of many slashes answers at once (no catastrophic rege
   expect(f.status).toBe(200);
   expect((await sb.cli(['--json', 'status'])).code).toBe(0);
 });
+
+/** A GET sent on a raw socket whose answer is never read (the socket is paused: the kernel buffers fill). */
+function neverRead(url: string, target: string): Promise<net.Socket> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port) }, () => {
+      s.write(`GET ${target} HTTP/1.1\r\nHost: ${u.host}\r\n\r\n`);
+      s.pause();
+      resolve(s);
+    });
+    s.on('error', reject);
+  });
+}
+
+it('a client that never reads a cached file is cut after a while: its lease is released, other readers are not held up', async ({ sb, hub }) => {
+  const BIG = 48 * 1024 * 1024;
+  publishRepo(hub, 'acme/big', {}, BIG);
+  const { url } = await start(sb, hub);
+  const t = '/acme/big/resolve/main/weights/model.bin';
+  const first = await raw(url, 'GET', t);
+  expect(first.status).toBe(200);
+  expect(first.body.byteLength).toBe(BIG);
+  const stuck = await neverRead(url, t);
+  let closed = false;
+  stuck.on('close', () => (closed = true));
+  const leases = async () => (await sb.cli(['--json', 'status'])).json<{ leases: number }>().leases;
+  await waitFor(async () => (await leases()) >= 1, 60_000, 'the stuck reader holds a lease');
+  // Another reader of the same file gets all of it meanwhile.
+  const other = await raw(url, 'GET', t);
+  expect(other.body.equals(first.body)).toBe(true);
+  // The stuck one is cut and its lease released (without the client doing anything).
+  await waitFor(async () => (await leases()) === 0, 150_000, 'the stuck reader to be cut');
+  stuck.resume();
+  await waitFor(() => closed, 30_000, 'the stuck socket to close');
+});
