@@ -33,6 +33,8 @@ export interface HubMirror {
 const BODY_LIMIT = 1024 * 1024;
 const RUN_HEADER = 'x-vocorize-cache-run';
 const MAX_RUN = 256;
+/** Open connections the endpoint keeps at most (clients use a handful each). */
+const MAX_CONNECTIONS = 256;
 /** A response whose client takes no byte for this long is cut (its lease and buffers released). */
 const CLIENT_STALL_MS = 30_000;
 /** Trees built per (repo, commit), kept for the next page or request. */
@@ -69,6 +71,9 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
       else res.destroy();
     });
   });
+  // Any local account can connect: past this many open connections new ones are closed at once, so
+  // they cannot use up the daemon's descriptors (its socket, index and blob files need them).
+  server.maxConnections = MAX_CONNECTIONS;
   server.on('connection', (s) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));

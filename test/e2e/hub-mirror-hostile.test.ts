@@ -228,3 +228,29 @@ it('a client that never reads a cached file is cut after a while: its lease is r
   stuck.resume();
   await waitFor(() => closed, 30_000, 'the stuck socket to close');
 });
+
+it('many idle connections are bounded: the daemon keeps few descriptors for them and still answers the socket and the endpoint', async ({ sb, hub, skip }) => {
+  publishRepo(hub, 'acme/conns');
+  const { url } = await start(sb, hub);
+  const pid = daemonPid(sb.cacheDir)!;
+  if (!fs.existsSync(`/proc/${pid}/fd`)) skip('no /proc to count descriptors');
+  const fds = () => fs.readdirSync(`/proc/${pid}/fd`).length;
+  const base = fds();
+  const u = new URL(url);
+  const open: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 800; i++) {
+      const s = net.connect({ host: u.hostname, port: Number(u.port) });
+      s.on('error', () => undefined);
+      open.push(s);
+    }
+    await Promise.all(open.map((s) => new Promise<void>((r) => (s.connecting ? s.once('connect', () => r()).once('close', () => r()) : r()))));
+    // Every connection was accepted by the kernel; the daemon holds at most its bound of them.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(fds() - base).toBeLessThan(400);
+    expect((await sb.cli(['--json', 'status'])).code).toBe(0);
+  } finally {
+    for (const s of open) s.destroy();
+  }
+  await waitFor(async () => (await raw(url, 'GET', '/acme/conns/resolve/main/config.json').catch(() => null))?.status === 200, 60_000, 'the endpoint to answer again');
+});
