@@ -195,11 +195,11 @@ it('paths-info with a path of many slashes answers at once (no catastrophic rege
 });
 
 /** A GET sent on a raw socket whose answer is never read (the socket is paused: the kernel buffers fill). */
-function neverRead(url: string, target: string): Promise<net.Socket> {
+function neverRead(url: string, target: string, extraHeaders = ''): Promise<net.Socket> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: u.hostname, port: Number(u.port) }, () => {
-      s.write(`GET ${target} HTTP/1.1\r\nHost: ${u.host}\r\n\r\n`);
+      s.write(`GET ${target} HTTP/1.1\r\nHost: ${u.host}\r\n${extraHeaders}\r\n`);
       s.pause();
       resolve(s);
     });
@@ -253,4 +253,51 @@ it('many idle connections are bounded: the daemon keeps few descriptors for them
     for (const s of open) s.destroy();
   }
   await waitFor(async () => (await raw(url, 'GET', '/acme/conns/resolve/main/config.json').catch(() => null))?.status === 200, 60_000, 'the endpoint to answer again');
+});
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+it('readers that join a streaming miss late (from the start or inside the window) and never read hold little memory each, and do not stall the reader that reads', async ({ sb, hub, skip }) => {
+  const BIG = 40 * 1024 * 1024;
+  publishRepo(hub, 'acme/cold', {}, BIG);
+  const { url } = await start(sb, hub);
+  const pid = daemonPid(sb.cacheDir)!;
+  if (!fs.existsSync(`/proc/${pid}/status`)) skip('no /proc to read the memory of the daemon');
+  const t = '/acme/cold/resolve/main/weights/model.bin';
+  expect((await raw(url, 'HEAD', t)).status).toBe(200);
+  const commit = hub.repos.get('acme/cold')!.refs.get('main')!;
+  const file = hub.repos.get('acme/cold')!.commits.get(commit)!.get('weights/model.bin')!;
+  // Upstream sends 24 MiB, then pauses: readers joining now start 16 MiB behind the newest byte.
+  hub.faults.add(file.path, { kind: 'stall', afterBytes: 24 * 1024 * 1024, ms: 12_000 });
+  const base = rssBytes(pid);
+  const res = await fetch(`${url}${t}`);
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  const parts: Buffer[] = [];
+  let got = 0;
+  while (got < 20 * 1024 * 1024) {
+    const r = await reader.read();
+    if (r.done) break;
+    parts.push(Buffer.from(r.value));
+    got += r.value.byteLength;
+  }
+  const stuck: net.Socket[] = [];
+  try {
+    // Half from the start (behind the window), half from inside the window.
+    for (let i = 0; i < 16; i++) stuck.push(await neverRead(url, t, i % 2 ? `Range: bytes=${9 * 1024 * 1024 + i}-\r\n` : ''));
+    await new Promise((r) => setTimeout(r, 3_000));
+    const grown = rssBytes(pid) - base;
+    expect(grown).toBeLessThan(150 * 1024 * 1024);
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      parts.push(Buffer.from(r.value));
+    }
+    expect(Buffer.concat(parts).equals(file.bytes)).toBe(true);
+  } finally {
+    for (const s of stuck) s.destroy();
+  }
 });
