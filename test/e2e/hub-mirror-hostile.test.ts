@@ -301,3 +301,91 @@ it('readers that join a streaming miss late (from the start or inside the window
     for (const s of stuck) s.destroy();
   }
 });
+
+it('clients that disconnect mid-miss: the download completes and is admitted once, no lease is left, no temp file remains', async ({ sb, hub }) => {
+  publishRepo(hub, 'acme/drop', {}, 2 * 1024 * 1024);
+  const { url } = await start(sb, hub);
+  const t = '/acme/drop/resolve/main/weights/model.bin';
+  const commit = hub.repos.get('acme/drop')!.refs.get('main')!;
+  const file = hub.repos.get('acme/drop')!.commits.get(commit)!.get('weights/model.bin')!;
+  hub.faults.add(file.path, { kind: 'stall', afterBytes: 256 * 1024, ms: 3_000 });
+  const before = hub.counters.requests(`/${'acme/drop'}/resolve`, 'GET');
+  // Four clients start the miss, take a first chunk and hang up.
+  await Promise.all(
+    [0, 1, 2, 3].map(async () => {
+      const ac = new AbortController();
+      const res = await fetch(`${url}${t}`, { signal: ac.signal });
+      expect(res.status).toBe(200);
+      const r = await res.body!.getReader().read();
+      expect(r.done).toBe(false);
+      ac.abort();
+    }),
+  );
+  const status = async () => (await sb.cli(['--json', 'status'])).json<{ leases: number; downloadsInFlight: number }>();
+  await waitFor(async () => (await status()).downloadsInFlight === 0, 120_000, 'the download to finish');
+  expect((await status()).leases).toBe(0);
+  const tmp = `${sb.cacheDir}/v1/tmp`;
+  expect(fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).toEqual([]);
+  // It was admitted: the next read is a hit, with no new upstream download.
+  const n = hub.counters.requests(`/${'acme/drop'}/resolve`, 'GET');
+  const again = await raw(url, 'GET', t);
+  expect(again.body.equals(file.bytes)).toBe(true);
+  expect(hub.counters.requests(`/${'acme/drop'}/resolve`, 'GET')).toBe(n);
+  expect(n - before).toBeGreaterThanOrEqual(1);
+});
+
+it('malformed requests get clear 4xx answers and lose nothing: ranges, methods, bodies, content types; the token never appears in an answer or the log', async ({ sb, hub }) => {
+  publishRepo(hub, 'acme/mal');
+  const { url, secret } = await start(sb, hub);
+  const t = '/acme/mal/resolve/main/config.json';
+  const full = await raw(url, 'GET', t);
+  expect(full.status).toBe(200);
+  const size = full.body.byteLength;
+  const ranges: Array<[string, number, number | null]> = [
+    ['bytes=5-2', 200, size],
+    ['bytes=0-0,2-3', 200, size],
+    ['bytes=-0', 416, 0],
+    [`bytes=${size}-`, 416, 0],
+    ['bytes=99999999999999999999999-', 416, 0],
+    ['bytes=0-99999999999999999999999', 206, size],
+    ['bytes=-99999999999999999999999', 206, size],
+    ['bytes=-1', 206, 1],
+    ['items=0-1', 200, size],
+    ['bytes=abc', 200, size],
+    [`bytes=${' '.repeat(8000)}x`, 200, size],
+  ];
+  for (const [range, status, len] of ranges) {
+    const r = await raw(url, 'GET', t, { Range: range });
+    expect(r.status, range.slice(0, 40)).toBe(status);
+    if (len !== null) expect(r.body.byteLength, range.slice(0, 40)).toBe(len);
+  }
+  for (const m of ['PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND']) {
+    const r = await raw(url, m, t);
+    expect(r.status, m).toBeGreaterThanOrEqual(400);
+    expect(r.status, m).toBeLessThan(500);
+  }
+  const pi = '/api/models/acme/mal/paths-info/main';
+  const bodies: Array<[string | Buffer, string]> = [
+    ['{not json', 'application/json'],
+    ['{"paths": 5}', 'application/json'],
+    ['{"paths": [1, 2]}', 'application/json'],
+    ['null', 'application/json'],
+    [Buffer.alloc(3 * 1024 * 1024, 0x61), 'application/octet-stream'],
+    [JSON.stringify({ paths: Array.from({ length: 20_000 }, (_, i) => `f${i}`) }), 'application/json'],
+  ];
+  for (const [body, ct] of bodies) {
+    const r = await raw(url, 'POST', pi, { 'Content-Type': ct }, body).catch((e: Error) => ({ status: -1, headers: {}, body: Buffer.from(e.message) }));
+    // A huge body may be cut before it is all sent; when an answer comes, it is a 400.
+    if (r.status !== -1) expect(r.status, String(body).slice(0, 30)).toBe(400);
+  }
+  const ok = await raw(url, 'POST', pi, { 'Content-Type': 'text/plain' }, 'paths=config.json');
+  expect(ok.status).toBe(200);
+  // Upstream errors on an authorized request are told without the token.
+  hub.faults.add('weights/model.bin', { kind: 'status', status: 500, times: 50 });
+  const failed = await raw(url, 'GET', '/acme/mal/resolve/main/weights/model.bin', bearer(secret));
+  expect(failed.status).toBeGreaterThanOrEqual(400);
+  for (const r of [full, failed]) expect((r.body.toString('latin1') + JSON.stringify(r.headers)).includes(TOKEN)).toBe(false);
+  expect((await raw(url, 'GET', t)).body.equals(full.body)).toBe(true);
+  const log = `${sb.root}/home/.local/state/vocorize/cache-manager.log`;
+  if (fs.existsSync(log)) expect(fs.readFileSync(log, 'utf8').includes(TOKEN)).toBe(false);
+});
