@@ -17,8 +17,8 @@ type TapState = 'idle' | 'writing' | 'committed' | 'failed';
  * window (the last TAP_WINDOW_BYTES), and the writer's verdict. One writer at a time feeds a tap; a
  * writer that fails (integrity, abort) ends its generation, and a retry's writer starts the next.
  * Invariants: a reader that delivered any byte of a failed generation fails (its client must not keep a
- * file made of unverified bytes); a reader never delivers the last byte of the file before the writer
- * committed (verified) it.
+ * file made of unverified bytes); the last byte of the file is never read from the tap (readers take it
+ * from the verified, admitted file).
  */
 export class FileTap {
   readonly size: number;
@@ -109,8 +109,9 @@ export class FileTap {
     | { kind: 'failed'; gen: number; err: unknown } {
     if (this.state === 'failed') return { kind: 'failed', gen: this.gen, err: this.failure };
     if (this.state === 'writing' || this.state === 'committed') {
-      // The last byte of the file goes out only once the writer verified it.
-      const ceiling = this.state === 'committed' ? this.end : Math.min(this.end, this.size - 1);
+      // The last byte of the file never comes from the tap: a reader takes it from the cached file once
+      // the admission finished, so a client that has the whole file finds it cached when it asks again.
+      const ceiling = Math.min(this.end, this.size - 1);
       const upto = Math.min(ceiling, limit);
       if (pos >= this.start && pos < upto) return { kind: 'bytes', gen: this.gen, data: this.slice(pos, upto) };
     }

@@ -30,11 +30,14 @@ function fileOf(hub: FakeHub, path: string): { commit: string; file: HubFile } {
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 it('streams a miss: the first bytes reach the client while the upstream download is still in flight', async ({ sb, hub }) => {
-  const url = await endpoint(sb);
+  sb.writeConfig({ hubMirror: { port: 0 }, download: { concurrency: 4, retries: 2, stallTimeout: '10s', retryBase: '10ms', retryMax: '100ms' } });
+  expect((await sb.cli(['daemon', 'start'])).code).toBe(0);
+  const url = (await sb.cli(['--json', 'status'])).json<{ hubUrl: string }>().hubUrl;
   const { commit, file } = fileOf(hub, `${VARIANT}/TextDecoder.mlmodelc/weights/weight.bin`);
   expect(file.bytes.byteLength).toBeGreaterThan(100_000);
-  // Upstream sends 64 KiB, then pauses (below the stall timeout) before the rest.
-  hub.faults.add(file.path, { kind: 'stall', afterBytes: 64 * 1024, ms: 3_000 });
+  // Upstream sends 64 KiB and then nothing: the download stays in flight until the stall timeout
+  // aborts it and the retry resumes from where it stopped.
+  hub.faults.add(file.path, { kind: 'stall', afterBytes: 64 * 1024 });
   const res = await fetch(`${url}/${WK}/resolve/${commit}/${file.path}`);
   expect(res.status).toBe(200);
   const reader = res.body!.getReader();

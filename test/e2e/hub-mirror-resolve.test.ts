@@ -200,7 +200,8 @@ it('answers errors in the Hub shape, and refuses unsafe paths with 400', async (
 it('a file being served is leased (eviction refused) until its response ends; the single-file model can be pinned', async ({ sb, hub }) => {
   const { url } = await startWithEndpoint(sb);
   const id = 'acme/lease-big';
-  const bytes = Buffer.alloc(8 * 1024 * 1024, 3);
+  // Larger than what socket buffers can hold for a paused reader, so the response stays open.
+  const bytes = Buffer.alloc(48 * 1024 * 1024, 3);
   hub.publish({ id, files: [{ path: 'w.bin', bytes, lfs: true }] });
   const warm = await fetch(`${url}/${id}/resolve/main/w.bin`);
   await warm.arrayBuffer();

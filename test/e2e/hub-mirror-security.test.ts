@@ -102,7 +102,10 @@ it('anonymousMisses: false serves cached public files to anyone but refuses anon
   const { url, secret } = await start(sb, hub, { anonymousMisses: false });
   const refused = await fetch(`${url}/acme/public-b/resolve/main/config.json`);
   expect(refused.status).toBe(401);
-  expect((await fetch(`${url}/acme/public-b/resolve/main/config.json`, { headers: bearer(secret) })).status).toBe(200);
+  const fetched = await fetch(`${url}/acme/public-b/resolve/main/config.json`, { headers: bearer(secret) });
+  expect(fetched.status).toBe(200);
+  // Its whole body arrived: the file is cached (the last byte leaves only once it is).
+  await fetched.arrayBuffer();
   const now = await fetch(`${url}/acme/public-b/resolve/main/config.json`);
   expect(now.status).toBe(200);
   expect(JSON.parse(Buffer.from(await now.arrayBuffer()).toString())).toEqual({ id: 'acme/public-b' });
