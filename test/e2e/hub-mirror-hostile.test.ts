@@ -388,7 +388,12 @@ it('malformed requests get clear 4xx answers and lose nothing: ranges, methods, 
   expect(ok.status).toBe(200);
   // Upstream errors on an authorized request are told without the token.
   hub.faults.add('weights/model.bin', { kind: 'status', status: 500, times: 50 });
-  const failed = await raw(url, 'GET', '/acme/mal/resolve/main/weights/model.bin', bearer(secret));
+  let failed: Raw;
+  try {
+    failed = await raw(url, 'GET', '/acme/mal/resolve/main/weights/model.bin', bearer(secret));
+  } finally {
+    hub.faults.clear();
+  }
   expect(failed.status).toBeGreaterThanOrEqual(400);
   for (const r of [full, failed]) expect((r.body.toString('latin1') + JSON.stringify(r.headers)).includes(TOKEN)).toBe(false);
   expect((await raw(url, 'GET', t)).body.equals(full.body)).toBe(true);
@@ -396,4 +401,21 @@ it('malformed requests get clear 4xx answers and lose nothing: ranges, methods, 
   expect(logged).toMatch(/hub endpoint/);
   expect(logged.includes(TOKEN)).toBe(false);
   expect(logged.includes(secret)).toBe(false);
+});
+
+it('anonymous misses cannot fill the disk past maxSize: files larger than the cache are refused (507), the rest evict by LRU and usage stays under the limit', async ({ sb, hub }) => {
+  for (let i = 0; i < 6; i++) publishRepo(hub, `acme/fill-${i}`, {}, 1_500_000);
+  publishRepo(hub, 'acme/huge', {}, 5_000_000);
+  const { url } = await start(sb, hub, {}, { maxSize: 4_000_000 });
+  const huge = await raw(url, 'GET', '/acme/huge/resolve/main/weights/model.bin');
+  expect(huge.status, String(huge.headers['x-error-message'])).toBe(507);
+  for (let i = 0; i < 6; i++) {
+    const r = await raw(url, 'GET', `/acme/fill-${i}/resolve/main/weights/model.bin`);
+    expect(r.status, `fill-${i}`).toBe(200);
+    expect(r.body.byteLength).toBe(1_500_000);
+    const st = (await sb.cli(['--json', 'status'])).json<{ usedBytes: number }>();
+    expect(st.usedBytes, `after fill-${i}`).toBeLessThanOrEqual(4_000_000);
+  }
+  const tmp = `${sb.cacheDir}/v1/tmp`;
+  expect(fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).toEqual([]);
 });
