@@ -33,6 +33,10 @@ export interface HubMirror {
 const BODY_LIMIT = 1024 * 1024;
 const RUN_HEADER = 'x-vocorize-cache-run';
 const MAX_RUN = 256;
+/** Open connections the endpoint keeps at most (clients use a handful each). */
+const MAX_CONNECTIONS = 256;
+/** A response whose client takes no byte for this long is cut (its lease and buffers released). */
+const CLIENT_STALL_MS = 30_000;
 /** Trees built per (repo, commit), kept for the next page or request. */
 const TREE_CACHE = 32;
 
@@ -67,6 +71,9 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
       else res.destroy();
     });
   });
+  // Any local account can connect: past this many open connections new ones are closed at once, so
+  // they cannot use up the daemon's descriptors (its socket, index and blob files need them).
+  server.maxConnections = MAX_CONNECTIONS;
   server.on('connection', (s) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
@@ -171,7 +178,7 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
     const lc = expand ? lastCommitOf(l) : null;
     const out: Array<Record<string, unknown>> = [];
     for (const p of paths) {
-      const e = entryAt(t, p.replace(/\/+$/, ''), lc);
+      const e = entryAt(t, withoutTrailingSlashes(p), lc);
       if (e) out.push(e);
     }
     sendJson(req, res, 200, out);
@@ -245,8 +252,11 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
       let next = first;
       while (!next.done) {
         sent += next.value.byteLength;
-        if (!res.write(next.value)) {
-          await Promise.race([once(res, 'drain'), closed]);
+        if (!res.write(next.value) && !(await drained(res, closed))) {
+          // The client stopped reading: cut it, so it holds neither its lease nor its buffers for ever.
+          served.finish(sent, new CacheError(ErrorCodes.STALLED, `the client read nothing for ${CLIENT_STALL_MS / 1000} s`));
+          res.destroy();
+          return;
         }
         if (res.destroyed) break;
         next = await iter.next();
@@ -283,6 +293,24 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
   };
 }
 
+/**
+ * Waits until `res` can take more bytes or closes: true then; false when the client read nothing for
+ * CLIENT_STALL_MS.
+ */
+async function drained(res: http.ServerResponse, closed: Promise<void>): Promise<boolean> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<false>((resolveStalled) => {
+    timer = setTimeout(() => resolveStalled(false), CLIENT_STALL_MS);
+  });
+  try {
+    return await Promise.race([once(res, 'drain', { signal: ac.signal }).then(() => true, () => true), closed.then(() => true), stalled]);
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+}
+
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -293,6 +321,13 @@ function ownOrigin(req: http.IncomingMessage): string {
   const host = header(req, 'host');
   const local = req.socket.localPort ?? 0;
   return host && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(host) ? `http://${host}` : `http://127.0.0.1:${local}`;
+}
+
+/** `p` without its trailing slashes (a loop: a regex like /\/+$/ is quadratic on a long run of slashes). */
+function withoutTrailingSlashes(p: string): string {
+  let end = p.length;
+  while (end > 0 && p.charCodeAt(end - 1) === 0x2f) end--;
+  return p.slice(0, end);
 }
 
 function lastCommitOf(l: RepoListing): { id: string; date: string } {

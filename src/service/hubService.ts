@@ -15,6 +15,11 @@ import type { Lease, Leases } from './leases.js';
 import type { ModelService } from './modelService.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
+/**
+ * Most bytes a reader of a download in flight takes from the tap at once: what one client that stops
+ * reading can hold in the daemon's memory (a whole window per reader would let a few readers hold GBs).
+ */
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** Who asks: `authorized` requests carry the daemon's local secret and may use the configured token. */
 export interface HubCaller {
@@ -338,7 +343,7 @@ export function createHubService(deps: HubServiceDeps) {
           return;
         }
         if (failure) throw failure;
-        const v = tap ? tap.view(pos, to + 1) : { kind: 'wait' as const };
+        const v = tap ? tap.view(pos, Math.min(to + 1, pos + READ_CHUNK_BYTES)) : { kind: 'wait' as const };
         if (v.kind === 'bytes') {
           if (sentGen !== null && sentGen !== v.gen) throw new CacheError(ErrorCodes.INTEGRITY, `${f.path}: the download restarted after bytes were sent`);
           sentGen = v.gen;
