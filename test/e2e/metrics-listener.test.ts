@@ -1,20 +1,10 @@
-import net from 'node:net';
 import { expect } from 'vitest';
 import { parsePrometheus } from '../accounting/parsePrometheus.js';
 import { hubTest } from './hubTest.js';
+import { freePort } from '../../dev/fixtures/freePort.js';
 
 const it = hubTest.extend('sandboxOptions', { models: { tiny: 'argmaxinc/whisperkit-coreml@main:openai_whisper-tiny' } });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 it('serves Prometheus metrics on 127.0.0.1 when the config enables it, agreeing with stats', async ({ sb }) => {
   const port = await freePort();

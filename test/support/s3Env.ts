@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3OriginConfig } from '../../src/config/types.js';
 import { createS3Client, type S3Sdk } from '../../src/origin/s3/s3Client.js';
+import { freePort } from '../../dev/fixtures/freePort.js';
 
 /**
  * The object stores the tier tests run against:
@@ -36,16 +36,6 @@ export function s3StoreKinds(): S3StoreKind[] {
 
 let moto: { endpoint: Promise<string>; child: ChildProcess | null; users: number } | null = null;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startMoto(): Promise<{ endpoint: string; child: ChildProcess }> {
   const port = await freePort();

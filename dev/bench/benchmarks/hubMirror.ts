@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { startFakeHub, type FakeHub } from '../../fixtures/fakeHub.js';
 import { generateBytes, whisperKitRepo, type RepoSpec } from '../../fixtures/generate.js';
@@ -10,6 +9,7 @@ import { figure } from '../figures.js';
 import { startDaemonProc, tempRoot, writeConfig, type DaemonProc } from '../harness.js';
 import { repeat, spread } from '../stats.js';
 import type { Benchmark, Figure } from '../types.js';
+import { freePort } from '../../fixtures/freePort.js';
 
 const REPO = 'bench/hub-mirror';
 const WK = 'argmaxinc/whisperkit-coreml';
@@ -274,16 +274,6 @@ async function closedLoop(next: () => { url: string; method: string }): Promise<
   return n / ((performance.now() - t0) / 1000);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForHttp(url: string): Promise<void> {
   const deadline = Date.now() + 30_000;

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -16,6 +15,7 @@ import { BASE_REF } from '../fixture.js';
 import { rssBytes, startDaemonProc, tempRoot, type DaemonProc } from '../harness.js';
 import { repeat, spread, timed } from '../stats.js';
 import type { Benchmark, Figure } from '../types.js';
+import { freePort } from '../../fixtures/freePort.js';
 
 const REPO = 'argmaxinc/whisperkit-coreml';
 const VARIANT = 'openai_whisper-base';
@@ -30,16 +30,6 @@ interface Store {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The S3_ENDPOINT store, else a moto server started for this benchmark, else null (skipped). */
 async function openStore(log: (m: string) => void): Promise<Store | null> {
