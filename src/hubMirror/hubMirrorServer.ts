@@ -408,6 +408,6 @@ export function parsePathsBody(body: Buffer, contentType: string | undefined): {
     throw new CacheError(ErrorCodes.BAD_REQUEST, 'paths-info body must name "paths": a list of at most 10000 strings');
   }
   // Validated as a resolve path is (a trailing `/` names a folder): a traversal is a 400, never an empty answer.
-  for (const p of paths as string[]) checkRepoPath(p.replace(/\/+$/, ''), 'paths-info path');
+  for (const p of paths as string[]) checkRepoPath(withoutTrailingSlashes(p), 'paths-info path');
   return { paths: paths as string[], expand: expand === true || expand === 'true' || expand === 'True' };
 }

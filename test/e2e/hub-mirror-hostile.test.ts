@@ -188,14 +188,19 @@ it('paths-info with a path of many slashes answers at once (no catastrophic rege
   publishRepo(hub, 'acme/slashes');
   const { url } = await start(sb, hub);
   expect((await raw(url, 'GET', '/api/models/acme/slashes')).status).toBe(200);
+  // Paths in the body are validated as resolve paths are: these are refused (absolute, too long) at once.
   const body = JSON.stringify({ paths: [`${'/'.repeat(900_000)}x`, 'config.json'] });
   const r = await raw(url, 'POST', '/api/models/acme/slashes/paths-info/main', { 'Content-Type': 'application/json' }, body);
-  expect(r.status).toBe(200);
-  expect((JSON.parse(r.body.toString()) as Array<{ path: string }>).map((e) => e.path)).toEqual(['config.json']);
-  // Same through the form encoding huggingface_hub uses.
+  expect(r.status).toBe(400);
+  // Same through the form encoding huggingface_hub uses, and a path of slashes only (trailing slashes stripped).
   const form = new URLSearchParams([['paths', `${'/'.repeat(250_000)}x`], ['paths', 'config.json']]).toString();
   const f = await raw(url, 'POST', '/api/models/acme/slashes/paths-info/main', { 'Content-Type': 'application/x-www-form-urlencoded' }, form);
-  expect(f.status).toBe(200);
+  expect(f.status).toBe(400);
+  const trailing = JSON.stringify({ paths: [`config.json${'/'.repeat(900_000)}x`] });
+  expect((await raw(url, 'POST', '/api/models/acme/slashes/paths-info/main', { 'Content-Type': 'application/json' }, trailing)).status).toBe(400);
+  const ok = await raw(url, 'POST', '/api/models/acme/slashes/paths-info/main', { 'Content-Type': 'application/json' }, JSON.stringify({ paths: ['config.json'] }));
+  expect(ok.status).toBe(200);
+  expect((JSON.parse(ok.body.toString()) as Array<{ path: string }>).map((e) => e.path)).toEqual(['config.json']);
   expect((await sb.cli(['--json', 'status'])).code).toBe(0);
 });
 
